@@ -1,0 +1,48 @@
+# Two set-up commands: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install demo test lint format release bench calibrate clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Regenerate release/, then grade the reference solutions and print a score table.
+demo: install
+	$(BIN)/grader demo
+
+## Lint, then the whole test suite (real kernels, real nbgrader, a real browser).
+test: install lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+lint: install
+	$(BIN)/ruff check grader tests bench
+	$(BIN)/ruff format --check grader tests bench
+
+format: install
+	$(BIN)/ruff format grader tests bench
+	$(BIN)/ruff check --fix grader tests bench
+
+## Regenerate the student versions in release/ from source/.
+release: install
+	$(BIN)/grader release
+
+bench: install
+	$(BIN)/python bench/bench_nbgrader.py
+
+calibrate: install
+	$(BIN)/python bench/calibrate_thresholds.py
+
+clean:
+	rm -rf autograded/*/ submitted feedback gradebook.db .pytest_cache

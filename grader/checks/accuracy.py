@@ -1,0 +1,107 @@
+"""Accuracy on the hidden split, for a ``torch.nn.Module``, a ``keras.Model`` or a function.
+
+The hidden labels never enter the notebook's namespace: the check reads them itself, and in
+hardened grading the engine recomputes the accuracy from the emitted predictions.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from grader import data
+from grader.checks._arrays import to_numpy
+from grader.checks.report import emit, require
+
+
+def _ends_with_sigmoid(model: Any) -> bool:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        modules = list(model.modules())
+        return bool(modules) and isinstance(modules[-1], torch.nn.Sigmoid)
+    layers = getattr(model, "layers", None)
+    if layers:
+        activation = getattr(layers[-1], "activation", None)
+        return getattr(activation, "__name__", "") == "sigmoid"
+    return False
+
+
+def _scores(model: Any, x: np.ndarray) -> np.ndarray:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        parameter = next(model.parameters(), None)
+        device = parameter.device if parameter is not None else "cpu"
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.no_grad():
+                return to_numpy(model(torch.as_tensor(x, dtype=torch.float32, device=device)))
+        finally:
+            model.train(was_training)
+    if hasattr(model, "predict") and hasattr(model, "layers"):  # a Keras model
+        return np.asarray(model.predict(x, verbose=0, batch_size=512))
+    if callable(model):
+        return to_numpy(model(x))
+    raise TypeError(f"cannot get predictions from a {type(model).__name__}")
+
+
+def predict_labels(model: Any, x: np.ndarray) -> np.ndarray:
+    """Predicted class labels of ``model`` on ``x``.
+
+    Several outputs per sample: the largest wins. One output per sample: a probability if the
+    model ends with a sigmoid (threshold 0.5), otherwise a logit (threshold 0). A function may
+    also return labels directly.
+    """
+    scores = _scores(model, x)
+    if scores.ndim == 2 and scores.shape[1] > 1:
+        return scores.argmax(axis=1)
+    scores = scores.reshape(len(x))
+    if np.issubdtype(scores.dtype, np.integer) or np.issubdtype(scores.dtype, np.bool_):
+        return scores.astype(np.int64)
+    threshold = 0.5 if _ends_with_sigmoid(model) else 0.0
+    return (scores > threshold).astype(np.int64)
+
+
+def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
+    """The fraction of ``x`` that ``model`` labels as ``y``."""
+    return float(np.mean(predict_labels(model, x) == np.asarray(y)))
+
+
+def check_accuracy(
+    check: str,
+    model: Any,
+    dataset: str,
+    threshold: float,
+    *,
+    transform: Callable[[np.ndarray], Any] | None = None,
+) -> float:
+    """Check the accuracy of ``model`` on the hidden split of ``dataset`` against ``threshold``.
+
+    ``transform`` is the student's own preprocessing (e.g. normalization with training
+    statistics), applied to the hidden inputs before prediction. Returns the accuracy.
+    """
+    inputs = data.hidden_inputs(dataset)
+    if transform is not None:
+        inputs = to_numpy(transform(inputs.copy())).astype(np.float32)
+    predictions = predict_labels(model, inputs)
+    require(
+        predictions.shape == (len(inputs),),
+        f"{check}: expected one prediction per sample ({len(inputs)}), got {predictions.shape}",
+    )
+    score = float(np.mean(predictions == data.hidden_split(dataset).y))
+    emit(
+        check,
+        "predictions",
+        {"dataset": dataset, "predictions": predictions.astype(np.int64)},
+        expect={"threshold": threshold},
+        passed=score >= threshold,
+    )
+    require(
+        score >= threshold,
+        f"{check}: accuracy on the hidden validation split is {score:.3f}; "
+        f"at least {threshold:.3f} is needed",
+    )
+    return score

@@ -1,0 +1,135 @@
+"""Device checks: is everything where the caller asked it to be?
+
+A test passes a ``device`` into the student's functions and checks where parameters and
+results live. Availability logic is checked by *faking* availability, so these checks mean
+the same on a laptop and on a GPU server, and a score never depends on the grading machine.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+from grader.checks.report import emit, require
+
+
+def grading_device() -> str:
+    """The device a test should hand to student code: ``"cuda"`` when torch sees a GPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@contextmanager
+def fake_cuda(available: bool) -> Iterator[None]:
+    """Make ``torch.cuda.is_available()`` (and the device count) report ``available``.
+
+    Apple's MPS backend is reported unavailable as well, so the answer is deterministic.
+    """
+    import torch
+
+    with (
+        mock.patch.object(torch.cuda, "is_available", lambda: available),
+        mock.patch.object(torch.cuda, "device_count", lambda: 1 if available else 0),
+        mock.patch.object(torch.backends.mps, "is_available", lambda: False),
+    ):
+        yield
+
+
+def _device_type(device: Any) -> str:
+    text = str(device).lower()
+    if "/device:" in text or text.startswith("/job"):  # TensorFlow's long device names
+        text = text.rsplit("/device:", 1)[-1].split(":")[0]
+    return text.split(":")[0]
+
+
+def devices_of(*objects: Any) -> list[str]:
+    """Device types of every tensor, parameter and buffer found in ``objects`` (recursively)."""
+    torch = sys.modules.get("torch")
+    found: list[str] = []
+
+    def visit(obj: Any) -> None:
+        if torch is not None and isinstance(obj, torch.nn.Module):
+            for tensor in [*obj.parameters(), *obj.buffers()]:
+                found.append(tensor.device.type)
+        elif torch is not None and isinstance(obj, torch.Tensor):
+            found.append(obj.device.type)
+        elif isinstance(obj, Mapping):
+            for item in obj.values():
+                visit(item)
+        elif isinstance(obj, list | tuple):
+            for item in obj:
+                visit(item)
+        elif hasattr(obj, "device") and hasattr(obj, "dtype"):  # a TensorFlow tensor
+            found.append(_device_type(obj.device))
+
+    for obj in objects:
+        visit(obj)
+    return found
+
+
+def check_on_device(check: str, device: Any, *objects: Any) -> None:
+    """Check that every tensor and parameter in ``objects`` lives on ``device``."""
+    wanted = _device_type(device)
+    seen = devices_of(*objects)
+    emit(check, "device", {"devices": seen}, passed=bool(seen) and set(seen) == {wanted})
+    require(seen, f"{check}: no tensors or parameters were found to check")
+    strays = sorted(set(seen) - {wanted})
+    require(
+        not strays,
+        f"{check}: everything should be on '{wanted}', but some tensors are on "
+        f"{', '.join(repr(s) for s in strays)}; move them with .to(device)",
+    )
+
+
+def check_pick_device(check: str, pick_device: Callable[[], Any]) -> None:
+    """Check that ``pick_device()`` chooses CUDA exactly when it is available."""
+    with fake_cuda(True):
+        when_available = _device_type(pick_device())
+    with fake_cuda(False):
+        when_unavailable = _device_type(pick_device())
+    values = {"when_available": when_available, "when_unavailable": when_unavailable}
+    emit(
+        check,
+        "values",
+        values,
+        passed=values == {"when_available": "cuda", "when_unavailable": "cpu"},
+    )
+    require(
+        when_available == "cuda",
+        f"{check}: with a GPU available it should pick 'cuda', it picked '{when_available}'",
+    )
+    require(
+        when_unavailable == "cpu",
+        f"{check}: without a GPU it should pick 'cpu', it picked '{when_unavailable}'",
+    )
+
+
+def check_follows_device(check: str, run_on: Callable[[str], Any]) -> None:
+    """Check that ``run_on(device)`` puts everything it returns on the device it was given.
+
+    It runs on PyTorch's ``meta`` device (shapes without data): a device no code would choose
+    by itself, so a hard-coded ``"cpu"`` or ``"cuda"`` shows up on any machine.
+    """
+    try:
+        produced = run_on("meta")
+    except (RuntimeError, NotImplementedError) as error:
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        emit(check, "values", {"devices": ["error"]}, passed=False)
+        raise AssertionError(
+            f"{check}: given a device it had never seen, the code failed ({first_line}); "
+            "use the device argument everywhere instead of a fixed 'cpu' or 'cuda', and "
+            "return tensors rather than Python numbers"
+        ) from None
+    seen = devices_of(produced)
+    emit(check, "values", {"devices": sorted(set(seen))}, passed=set(seen) == {"meta"})
+    require(seen, f"{check}: nothing returned holds a tensor or parameter to check")
+    strays = sorted(set(seen) - {"meta"})
+    require(
+        not strays,
+        f"{check}: some tensors stayed on {', '.join(repr(s) for s in strays)} instead of the "
+        "device passed in; a device is probably hard-coded",
+    )

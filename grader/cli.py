@@ -1,0 +1,34 @@
+"""The ``grader`` command: a thin front over the functions of each room.
+
+Each room exposes ``register(subparsers)``, which adds its commands and sets ``func`` on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every room's commands registered."""
+    from grader import course
+    from grader.engine import cli as engine_cli
+    from grader.quiz import cli as quiz_cli
+
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    course.register(commands)
+    engine_cli.register(commands)
+    quiz_cli.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``grader`` command and return its exit status."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

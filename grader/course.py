@@ -1,0 +1,181 @@
+"""Course-level operations with plain nbgrader: release the assignments, grade with nbgrader.
+
+nbgrader changes the working directory and shares state between converters, so it always runs
+here as a separate process (``python -m nbgrader``) with an explicit course root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The course's assignments and their notebooks, in teaching order.
+COURSE: dict[str, tuple[str, ...]] = {
+    "frameworks": ("IntroPyTorch", "IntroKerasTF", "IntroKeras"),
+    "overfitting": ("Overfitting",),
+    "lab": ("LabFrameworks",),
+}
+
+REFERENCE_STUDENT = "reference"
+
+
+class NbgraderFailed(RuntimeError):
+    """An nbgrader command that exited with an error; carries its output."""
+
+
+@dataclass(frozen=True)
+class TestScore:
+    """The score of one graded cell of one notebook."""
+
+    notebook: str
+    grade_id: str
+    score: float | None
+    max_score: float
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    # nbgrader creates a new gradebook by running `alembic` as a command.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def run_nbgrader(root: Path, *args: str) -> str:
+    """Run ``nbgrader ARGS`` on the course at ``root``; returns its output, raises on failure."""
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
+    done = subprocess.run(
+        command,
+        cwd=root,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    if done.returncode != 0:
+        raise NbgraderFailed(f"nbgrader {' '.join(args)} failed:\n{output[-4000:]}")
+    return output
+
+
+def assignments_in(root: Path) -> list[str]:
+    """Assignments found under ``root/source``, the course's own first, in teaching order."""
+    found = sorted(p.name for p in (root / "source").iterdir() if p.is_dir())
+    ordered = [a for a in COURSE if a in found]
+    return ordered + [a for a in found if a not in ordered]
+
+
+def release(root: Path, assignments: list[str] | None = None) -> list[str]:
+    """Regenerate ``release/`` from ``source/`` for the given assignments (default: all)."""
+    chosen = assignments or assignments_in(root)
+    for assignment in chosen:
+        run_nbgrader(root, "generate_assignment", assignment, "--force")
+    return chosen
+
+
+def submit(root: Path, student: str, assignment: str, notebooks: Mapping[str, Path]) -> None:
+    """Place notebooks where nbgrader's ``autograde`` looks for a student's submission."""
+    folder = root / "submitted" / student / assignment
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name, path in notebooks.items():
+        shutil.copyfile(path, folder / f"{name}.ipynb")
+
+
+def autograde(root: Path, assignment: str, students: list[str] | None = None) -> None:
+    """Grade submissions of ``assignment`` with plain ``nbgrader autograde``."""
+    extra = [f"--student={s}" for s in students] if students and len(students) == 1 else []
+    run_nbgrader(root, "autograde", assignment, "--force", *extra)
+
+
+def scores(root: Path, assignment: str, student: str) -> list[TestScore]:
+    """Per-cell scores of a graded submission, read from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+        submission = gradebook.find_submission(assignment, student)
+        return [
+            TestScore(notebook.name, grade.name, grade.score, grade.max_score)
+            for notebook in submission.notebooks
+            for grade in notebook.grades
+        ]
+
+
+def make_course_copy(root: Path, destination: Path, assignments: list[str]) -> Path:
+    """A fresh course directory with ``root``'s config and the given source assignments."""
+    destination.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(root / "nbgrader_config.py", destination / "nbgrader_config.py")
+    for assignment in assignments:
+        shutil.copytree(root / "source" / assignment, destination / "source" / assignment)
+    return destination
+
+
+def grade_reference(root: Path, assignments: list[str] | None = None) -> list[TestScore]:
+    """Grade the instructor's solutions with plain nbgrader in a scratch copy of the course."""
+    chosen = assignments or assignments_in(root)
+    results: list[TestScore] = []
+    with tempfile.TemporaryDirectory(prefix="grader-reference-") as scratch:
+        course = make_course_copy(root, Path(scratch), chosen)
+        release(course, chosen)
+        for assignment in chosen:
+            notebooks = {
+                p.stem: p for p in sorted((course / "source" / assignment).glob("*.ipynb"))
+            }
+            submit(course, REFERENCE_STUDENT, assignment, notebooks)
+            autograde(course, assignment)
+            results += scores(course, assignment, REFERENCE_STUDENT)
+    return results
+
+
+def score_table(results: list[TestScore]) -> str:
+    """A per-notebook table: points earned, points possible, tests passed."""
+    rows: dict[str, list[TestScore]] = {}
+    for result in results:
+        rows.setdefault(result.notebook, []).append(result)
+    lines = [f"{'notebook':<16} {'score':>7} {'max':>6} {'tests':>7}"]
+    for notebook, cells in rows.items():
+        earned = sum(c.score or 0 for c in cells)
+        possible = sum(c.max_score for c in cells)
+        passed = sum(1 for c in cells if c.score == c.max_score)
+        lines.append(f"{notebook:<16} {earned:>7.1f} {possible:>6.1f} {passed:>3}/{len(cells):<3}")
+    return "\n".join(lines)
+
+
+def _release_command(args: argparse.Namespace) -> int:
+    done = release(Path(args.root).resolve(), args.assignments or None)
+    print(f"released: {', '.join(done)}")
+    return 0
+
+
+def _demo_command(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    release(root)
+    results = grade_reference(root, args.assignments or None)
+    print(score_table(results))
+    perfect = all(r.score == r.max_score for r in results)
+    print("reference solutions: " + ("full marks" if perfect else "NOT full marks"))
+    return 0 if perfect else 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``release`` and ``demo`` to the top-level parser."""
+    parser = commands.add_parser("release", help="regenerate release/ from source/")
+    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.set_defaults(func=_release_command)
+
+    parser = commands.add_parser(
+        "demo", help="release, then grade the reference solutions with nbgrader"
+    )
+    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.set_defaults(func=_demo_command)

@@ -1,0 +1,267 @@
+"""Datasets that work offline, with fixed, documented splits.
+
+Every dataset here has three parts:
+
+- ``train`` and ``valid``: what a student works with (features and labels);
+- a *hidden* split (:func:`hidden_split`) that no notebook receives with labels. Test cells
+  pass only its features (:func:`hidden_inputs`) to the student's model; the labels are read
+  by the checks (plain nbgrader) or by the engine in its own process (hardened grading).
+
+Splits are stratified and drawn with fixed seeds, so the same indices come out on every
+machine. Their sizes are in ``docs/thresholds.md``.
+
+28x28 MNIST-format data is read with a real IDX/npz loader from, in order: the path in the
+``GRADER_MNIST_PATH`` environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``)
+and Debian's ``dataset-fashion-mnist`` package. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+SPLIT_SEED = 20241127
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+KERAS_MNIST = Path("~/.keras/datasets/mnist.npz")
+
+
+class DataUnavailable(FileNotFoundError):
+    """A dataset that is not on this machine; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Features ``x`` (float32, one row per sample) and integer labels ``y``."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A student's view of a dataset: training and validation splits and class names."""
+
+    name: str
+    train: Split
+    valid: Split
+    classes: tuple[str, ...]
+
+    @property
+    def num_features(self) -> int:
+        return int(np.prod(self.train.x.shape[1:]))
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def _stratified_split(
+    y: np.ndarray, sizes: tuple[int, int, int], seed: int
+) -> tuple[np.ndarray, ...]:
+    """Indices of three disjoint, class-stratified parts with the given sizes."""
+    from sklearn.model_selection import train_test_split
+
+    everything = np.arange(len(y))
+    n_train, n_valid, n_hidden = sizes
+    rest, hidden = train_test_split(everything, test_size=n_hidden, stratify=y, random_state=seed)
+    train, valid = train_test_split(
+        rest, train_size=n_train, test_size=n_valid, stratify=y[rest], random_state=seed + 1
+    )
+    return np.sort(train), np.sort(valid), np.sort(hidden)
+
+
+@dataclass(frozen=True)
+class _Source:
+    load: Callable[[], tuple[np.ndarray, np.ndarray, tuple[str, ...]]]
+    sizes: tuple[int, int, int]
+
+
+def _load_iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import load_iris
+
+    bunch = load_iris()
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64), tuple(bunch.target_names)
+
+
+def _load_digits() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x = (bunch.data / 16.0).astype(np.float32)
+    return x, bunch.target.astype(np.int64), tuple(str(d) for d in range(10))
+
+
+def _load_blobs() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(
+        n_samples=800,
+        n_features=2,
+        n_redundant=0,
+        n_informative=2,
+        n_clusters_per_class=1,
+        class_sep=1.2,
+        flip_y=0.03,
+        random_state=SPLIT_SEED,
+    )
+    return x.astype(np.float32), y.astype(np.int64), ("0", "1")
+
+
+def _load_mnist() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    x, y, classes = load_mnist_like()
+    return x.reshape(len(x), -1), y, classes
+
+
+_SOURCES: dict[str, _Source] = {
+    # 150 samples: 90 to train, 30 to validate, 30 hidden (steps of 1/30 in hidden accuracy).
+    "iris": _Source(_load_iris, (90, 30, 30)),
+    # 1797 8x8 digits scaled to [0, 1].
+    "digits": _Source(_load_digits, (1000, 397, 400)),
+    # 800 two-feature points, two classes, 3% label noise.
+    "blobs": _Source(_load_blobs, (500, 150, 150)),
+    # 28x28 MNIST-format images (a fixed subset keeps training fast on a laptop).
+    "mnist": _Source(_load_mnist, (6000, 2000, 2000)),
+}
+
+
+def dataset_names() -> tuple[str, ...]:
+    """Names accepted by :func:`load` and :func:`hidden_split`."""
+    return tuple(_SOURCES)
+
+
+@cache
+def _splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
+    if name not in _SOURCES:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(_SOURCES)}")
+    source = _SOURCES[name]
+    x, y, classes = source.load()
+    x.setflags(write=False)
+    parts = _stratified_split(y, source.sizes, SPLIT_SEED)
+    splits = []
+    for index in parts:
+        part_x, part_y = x[index], y[index]
+        part_x.setflags(write=False)
+        part_y.setflags(write=False)
+        splits.append(Split(part_x, part_y))
+    return splits[0], splits[1], splits[2], classes
+
+
+def load(name: str) -> Dataset:
+    """The student's view of dataset ``name``: training and validation splits.
+
+    Arrays are read-only copies shared between calls; copy before changing them in place.
+    """
+    train, valid, _, classes = _splits(name)
+    return Dataset(name=name, train=train, valid=valid, classes=classes)
+
+
+def hidden_inputs(name: str) -> np.ndarray:
+    """Features of the hidden split, in a fixed order, without labels."""
+    return _splits(name)[2].x
+
+
+def hidden_split(name: str) -> Split:
+    """The hidden split with its labels: for the checks and the engine, not for students."""
+    return _splits(name)[2]
+
+
+# --- 28x28 MNIST-format data -------------------------------------------------------------
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """Read one IDX file (optionally gzip-compressed) into an array of its declared shape."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as stream:
+        header = stream.read(4)
+        if len(header) != 4 or header[:2] != b"\x00\x00":
+            raise ValueError(f"{path}: not an IDX file (bad magic number)")
+        type_code, ndim = header[2], header[3]
+        dtypes = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+        if type_code not in dtypes:
+            raise ValueError(f"{path}: unknown IDX element type 0x{type_code:02x}")
+        shape = struct.unpack(f">{ndim}I", stream.read(4 * ndim))
+        data = np.frombuffer(stream.read(), dtype=dtypes[type_code])
+    expected = int(np.prod(shape))
+    if data.size != expected:
+        raise ValueError(f"{path}: header declares {expected} values, file holds {data.size}")
+    return data.reshape(shape)
+
+
+def _from_idx_folder(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    def find(stem: str) -> Path:
+        for candidate in (folder / f"{stem}.gz", folder / stem):
+            if candidate.exists():
+                return candidate
+        raise DataUnavailable(f"{folder}: missing {stem}[.gz]")
+
+    images = [read_idx(find(f"{part}-images-idx3-ubyte")) for part in ("train", "t10k")]
+    labels = [read_idx(find(f"{part}-labels-idx1-ubyte")) for part in ("train", "t10k")]
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def _from_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    with np.load(path, allow_pickle=False) as archive:
+        return (
+            np.concatenate([archive["x_train"], archive["x_test"]]),
+            np.concatenate([archive["y_train"], archive["y_test"]]),
+        )
+
+
+def mnist_candidates() -> list[Path]:
+    """Where 28x28 data is looked for, in order."""
+    candidates = []
+    configured = os.environ.get("GRADER_MNIST_PATH")
+    if configured:
+        candidates.append(Path(configured).expanduser())
+    candidates += [KERAS_MNIST.expanduser(), DEBIAN_FASHION_MNIST]
+    return candidates
+
+
+FASHION_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)  # fmt: skip
+
+
+def load_mnist_like() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """All 28x28 images (float32 in [0, 1]) and labels of the first MNIST-format source found.
+
+    Raises :class:`DataUnavailable` naming every place looked at and how to fill one.
+    """
+    for path in mnist_candidates():
+        if path.is_dir():
+            x, y = _from_idx_folder(path)
+        elif path.suffix == ".npz" and path.is_file():
+            x, y = _from_npz(path)
+        else:
+            continue
+        is_fashion = "fashion" in str(path).lower()
+        classes = FASHION_CLASSES if is_fashion else tuple(str(d) for d in range(10))
+        return (x.astype(np.float32) / 255.0), y.astype(np.int64), classes
+    looked = ", ".join(str(p) for p in mnist_candidates())
+    raise DataUnavailable(
+        f"no 28x28 MNIST-format data found (looked in: {looked}). Install Debian's "
+        "'dataset-fashion-mnist' package, put Keras' mnist.npz in ~/.keras/datasets/, or set "
+        "GRADER_MNIST_PATH to a folder of IDX files or an .npz file. "
+        "The lab falls back to the 8x8 digits."
+    )
+
+
+def mnist_available() -> bool:
+    """Whether 28x28 MNIST-format data can be loaded on this machine."""
+    try:
+        load_mnist_like()
+    except DataUnavailable:
+        return False
+    return True
