@@ -24,7 +24,7 @@ demo: install
 
 ## Lint, then the whole test suite (real kernels, real nbgrader, a real browser).
 test: install lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: install
 	$(BIN)/ruff check grader tests bench
@@ -42,7 +42,7 @@ bench: install
 	$(BIN)/python bench/bench_nbgrader.py
 
 calibrate: install
-	$(BIN)/python bench/calibrate_thresholds.py
+	$(BIN)/python bench/calibrate_thresholds.py --write
 
 clean:
 	rm -rf autograded/*/ submitted feedback gradebook.db .pytest_cache

@@ -38,7 +38,8 @@ def _scores(model: Any, x: np.ndarray) -> np.ndarray:
         model.eval()
         try:
             with torch.no_grad():
-                return to_numpy(model(torch.as_tensor(x, dtype=torch.float32, device=device)))
+                inputs = torch.tensor(np.asarray(x), dtype=torch.float32, device=device)
+                return to_numpy(model(inputs))
         finally:
             model.train(was_training)
     if hasattr(model, "predict") and hasattr(model, "layers"):  # a Keras model

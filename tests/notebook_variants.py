@@ -1,0 +1,117 @@
+"""Submissions derived from a reference notebook: blank, messy-but-correct, and mutants.
+
+Used by the validity tests to check that the grading of each notebook means something.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+SOLUTION_MARKER = re.compile(r"^(?P<indent>[ \t]*)### BEGIN SOLUTION[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible student mistake that must cost exactly one test's points."""
+
+    test: str
+    cell: str
+    why: str
+    old: str
+    new: str
+
+    @property
+    def student(self) -> str:
+        return "mutant-" + re.sub(r"[^a-zA-Z0-9]+", "-", f"{self.test}-{self.why}").strip("-")[:60]
+
+
+def load_mutants(path: Path) -> list[Mutant]:
+    """The mutants listed in a ``tests/mutants/<Notebook>.yaml`` file."""
+    if not path.exists():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [
+        Mutant(e["test"], e["cell"], e["why"], e["replace"][0], e["replace"][1]) for e in entries
+    ]
+
+
+def nbgrader_meta(cell: Any) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def hidden_test_ids(notebook: Any) -> list[str]:
+    """grade_ids of the autograded test cells that hold hidden tests."""
+    return [
+        nbgrader_meta(c)["grade_id"]
+        for c in notebook.cells
+        if is_autograded_test(c) and "### BEGIN HIDDEN TESTS" in c.source
+    ]
+
+
+def is_autograded_test(cell: Any) -> bool:
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("grade")) and not meta.get("solution") and cell.cell_type == "code"
+
+
+def answer_cells(notebook: Any) -> list[Any]:
+    return [c for c in notebook.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
+
+
+def mutate(notebook: Any, mutant: Mutant) -> Any:
+    """A copy of ``notebook`` with the mutant's replacement applied to its answer cell."""
+    changed = copy.deepcopy(notebook)
+    for cell in changed.cells:
+        if nbgrader_meta(cell).get("grade_id") == mutant.cell:
+            if mutant.old not in cell.source:
+                raise ValueError(f"{mutant.student}: {mutant.old!r} not in cell {mutant.cell!r}")
+            cell.source = cell.source.replace(mutant.old, mutant.new)
+            return changed
+    raise ValueError(f"{mutant.student}: no cell with grade_id {mutant.cell!r}")
+
+
+def _new_cell(kind: str, source: str) -> Any:
+    cell = (
+        nbformat.v4.new_code_cell(source)
+        if kind == "code"
+        else nbformat.v4.new_markdown_cell(source)
+    )
+    cell.id = uuid.uuid4().hex[:12]
+    return cell
+
+
+def messy(notebook: Any) -> Any:
+    """A correct copy saved the way students save: noisy, with strays and extra cells.
+
+    Every answer warns and writes to stderr when called; the first one imports TensorFlow;
+    code cells carry stale outputs; extra cells are added; a markdown cell is moved.
+    """
+    changed = copy.deepcopy(notebook)
+    for number, cell in enumerate(answer_cells(changed)):
+        noise = 'import sys, warnings; warnings.warn("a harmless warning from student code"); '
+        noise += 'print("debug: called", file=sys.stderr)'
+        if number == 0:
+            noise += "; import tensorflow as tf"
+
+        def add_noise(match: re.Match[str], noise: str = noise) -> str:
+            return f"{match.group(0)}\n{match.group('indent')}{noise}"
+
+        cell.source = SOLUTION_MARKER.sub(add_noise, cell.source, count=1)
+    for cell in changed.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="stale output\n")]
+            cell.execution_count = 7
+    changed.cells.insert(1, _new_cell("markdown", "My notes: remember to normalize."))
+    changed.cells.append(_new_cell("code", "scratch = [i * i for i in range(5)]\nscratch"))
+    markdown = [i for i, c in enumerate(changed.cells) if c.cell_type == "markdown"]
+    if len(markdown) >= 3:
+        moved = changed.cells.pop(markdown[2])
+        changed.cells.insert(markdown[1], moved)
+    return changed

@@ -1,0 +1,151 @@
+"""The checks library: each check passes a right answer and fails a plausible wrong one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from grader import checks, data
+from grader.checks import CheckFailed
+
+HIDDEN_POINT = np.array([0.123456, -1.5, 2.25])
+
+
+def norm_mean(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(np.sqrt(a**2 + b**2)))
+
+
+def autograd_gradient(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    a = a.clone().requires_grad_(True)
+    torch.mean(torch.sqrt(a**2 + b**2)).backward()
+    return a.grad
+
+
+def test_numeric_gradient_matches_calculus() -> None:
+    x = np.array([1.0, -2.0, 0.5])
+    assert np.allclose(checks.numeric_gradient(lambda v: np.sum(v**3), x), 3 * x**2, atol=1e-6)
+
+
+def test_gradient_check_accepts_autograd_and_rejects_a_wrong_formula() -> None:
+    points = [(torch.tensor(HIDDEN_POINT), torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))]
+    checks.check_gradient_function("g", autograd_gradient, norm_mean, points)
+
+    def forgot_the_mean(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a / torch.sqrt(a**2 + b**2)
+
+    with pytest.raises(CheckFailed, match="relative error") as failure:
+        checks.check_gradient_function("g", forgot_the_mean, norm_mean, points)
+    assert "0.123" not in str(failure.value), "a message must not reveal hidden inputs"
+
+
+class Softplus(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.log1p(torch.exp(x))
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return grad_output * torch.sigmoid(x)
+
+
+class WrongSignSoftplus(Softplus):
+    @staticmethod
+    def backward(ctx, grad_output):
+        (x,) = ctx.saved_tensors
+        return -grad_output * torch.sigmoid(x)
+
+
+def test_custom_torch_function_backward_is_checked() -> None:
+    checks.check_torch_function("softplus", Softplus.apply, [HIDDEN_POINT])
+    with pytest.raises(CheckFailed, match="backward"):
+        checks.check_torch_function("softplus", WrongSignSoftplus.apply, [HIDDEN_POINT])
+
+
+def test_tf_custom_gradient_is_checked() -> None:
+    import tensorflow as tf
+
+    def make(sign: float):
+        @tf.custom_gradient
+        def cube(x):
+            def grad(upstream):
+                return sign * upstream * 3 * x**2
+
+            return x**3, grad
+
+        return cube
+
+    checks.check_tf_function("cube", make(1.0), [HIDDEN_POINT])
+    with pytest.raises(CheckFailed):
+        checks.check_tf_function("cube", make(-1.0), [HIDDEN_POINT])
+
+
+def test_values_check_hides_expected_values_unless_asked() -> None:
+    checks.check_values("v", {"w": np.array([1.0, 2.0])}, {"w": [1.0, 2.0]})
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_values("v", {"w": np.array([1.0, 2.5])}, {"w": [1.0, 2.0]})
+    assert "2.0" not in str(failure.value)
+    with pytest.raises(CheckFailed, match="shape"):
+        checks.check_values("v", {"w": np.zeros(3)}, {"w": [1.0, 2.0]})
+
+
+def test_pick_device_is_checked_with_faked_availability() -> None:
+    def right() -> torch.device:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    checks.check_pick_device("pick", right)
+    with pytest.raises(CheckFailed, match="pick 'cuda'"):
+        checks.check_pick_device("pick", lambda: "cpu")
+    with pytest.raises(CheckFailed, match="without a GPU"):
+        checks.check_pick_device("pick", lambda: "cuda")
+    assert torch.cuda.is_available() == torch.cuda.is_available()  # restored after faking
+
+
+def _step(device: str, hard_coded: str | None = None) -> tuple:
+    model = torch.nn.Linear(3, 2).to(hard_coded or device)
+    x = torch.ones(4, 3, device=device)
+    return model, model(x.to(hard_coded or device))
+
+
+def test_hard_coded_devices_are_caught_on_the_meta_device() -> None:
+    checks.check_follows_device("step", _step)
+    with pytest.raises(AssertionError, match=r"hard-coded|device it had never seen"):
+        checks.check_follows_device("step", lambda d: _step(d, hard_coded="cpu"))
+    checks.check_on_device("on", "cpu", *_step("cpu"))
+    with pytest.raises(CheckFailed, match="'meta'"):
+        checks.check_on_device("on", "cpu", torch.nn.Linear(2, 2).to("meta"))
+
+
+def test_accuracy_is_framework_agnostic_and_thresholded() -> None:
+    dataset = data.load("blobs")
+    torch.manual_seed(0)
+    model = torch.nn.Linear(2, 2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    x, y = torch.tensor(dataset.train.x), torch.tensor(dataset.train.y)
+    for _ in range(100):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    score = checks.check_accuracy("acc", model, "blobs", 0.8)
+    as_function = checks.accuracy(lambda v: model(torch.tensor(v)).argmax(1), *_hidden())
+    assert as_function == score
+    with pytest.raises(CheckFailed, match=r"at least 0\.999"):
+        checks.check_accuracy("acc", model, "blobs", 0.999)
+    one_logit = torch.nn.Sequential(torch.nn.Linear(2, 1))
+    assert set(checks.predict_labels(one_logit, dataset.valid.x)) <= {0, 1}
+
+
+def _hidden() -> tuple[np.ndarray, np.ndarray]:
+    split = data.hidden_split("blobs")
+    return split.x, split.y
+
+
+def test_overfitting_helpers() -> None:
+    assert checks.best_epoch([3, 1, 1, 2]) == 1
+    assert checks.early_stopping_epoch([5, 4, 4.5, 4.2, 3], 2) == 3
+    assert checks.early_stopping_epoch([3, 2, 1], 1) == 2
+    checks.check_gap_narrowed("gap", ([1, 0.1], [1, 2.0]), ([1, 0.5], [1, 1.0]))
+    with pytest.raises(CheckFailed, match="shrink"):
+        checks.check_gap_narrowed("gap", ([1, 0.1], [1, 2.0]), ([1, 0.1], [1, 1.9]))
