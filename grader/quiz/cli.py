@@ -1,9 +1,264 @@
-"""Commands of grader.quiz (registered on the top-level ``grader`` parser)."""
+"""Commands of grader.quiz (registered on the top-level ``grader`` parser as ``grader quiz``)."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import sys
+from pathlib import Path
+
+import yaml
+
+from grader.quiz.bank import QuizError, default_bank_dir, load_bank, load_schema, parse_quiz
+from grader.quiz.config import ConfigError, db_url_from, load_settings
+
+
+def _bank(args: argparse.Namespace):  # -> dict[str, Quiz]
+    return load_bank(Path(args.bank) if args.bank else None)
+
+
+def _fail(message: str) -> int:
+    print(f"grader quiz: {message}", file=sys.stderr)
+    return 2
+
+
+def _quiz(args: argparse.Namespace):  # -> Quiz
+    bank = _bank(args)
+    if args.quiz not in bank:
+        raise KeyError(f"unknown quiz '{args.quiz}'; the bank has {', '.join(sorted(bank))}")
+    return bank[args.quiz]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate the bank; print a line per quiz, or every problem (file, question, field)."""
+    try:
+        bank = _bank(args)
+    except QuizError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in the quiz bank", file=sys.stderr)
+        return 1
+    for quiz in bank.values():
+        print(
+            f"ok  {quiz.id}: {len(quiz.questions)} questions, {quiz.max_score:g} points, "
+            f"{len(quiz.concepts)} concepts, languages {', '.join(quiz.languages)}"
+        )
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the quiz web app with uvicorn until interrupted."""
+    import uvicorn
+
+    from grader.quiz.app import create_app
+    from grader.quiz.store import Store
+
+    settings = load_settings(
+        db_url=args.db,
+        secret_file=args.secret_file,
+        instructor_token_file=args.instructor_token_file,
+    )
+    bank = _bank(args)
+    with Store.open(settings.db_url) as store:
+        app = create_app(settings, bank, store)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            access_log=args.access_log,
+        )
+    return 0
+
+
+def _students(args: argparse.Namespace) -> list[str]:
+    if args.students:
+        return [s.strip() for s in args.students.split(",") if s.strip()]
+    if args.roster:
+        text = Path(args.roster).read_text(encoding="utf-8")
+        rows = list(csv.reader(io.StringIO(text)))
+        if rows and rows[0] and rows[0][0].strip().lower() in ("id", "student", "student_id"):
+            rows = rows[1:]
+        return [r[0].strip() for r in rows if r and r[0].strip()]
+    from grader.quiz.gradebook import roster
+
+    return roster(args.gradebook or f"sqlite:///{Path.cwd() / 'gradebook.db'}", args.course_id)
+
+
+def cmd_links(args: argparse.Namespace) -> int:
+    """Print ``student,url`` with a signed personal link per student."""
+    from grader.quiz import tokens
+
+    settings = load_settings(secret_file=args.secret_file)
+    quiz = _quiz(args)
+    students = _students(args)
+    if not students:
+        return _fail("no students: pass --students, --roster, or add students to nbgrader")
+    ttl = int(args.ttl_days * 86400) if args.ttl_days else settings.token_ttl_s
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["student", "url"])
+    base = args.base_url.rstrip("/")
+    for student in students:
+        token = tokens.issue(settings.secret, student, quiz.id, ttl)
+        out.writerow([student, f"{base}/quiz/{quiz.id}?token={token}"])
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Print the CSV of a quiz's attempts."""
+    from grader.quiz.export import attempts_csv
+    from grader.quiz.store import Store
+
+    quiz = _quiz(args)
+    with Store.open(db_url_from(db_url=args.db)) as store:
+        sys.stdout.write(attempts_csv(quiz, store))
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Write the quiz scores into nbgrader's gradebook."""
+    from grader.quiz.gradebook import sync
+    from grader.quiz.store import Store
+
+    bank = _bank(args)
+    gradebook = args.gradebook or f"sqlite:///{Path.cwd() / 'gradebook.db'}"
+    with Store.open(db_url_from(db_url=args.db)) as store:
+        for report in sync(bank, store, gradebook, args.course_id):
+            print(f"{report.assignment}: {report.students} student(s) synced")
+    return 0
+
+
+def cmd_notebook(args: argparse.Namespace) -> int:
+    """Write each quiz as an nbgrader source assignment under ``--source``."""
+    from grader.quiz.notebook import write_assignment
+
+    for quiz in _bank(args).values():
+        print(write_assignment(quiz, Path(args.source)))
+    return 0
+
+
+def _write_quiz(data: dict, out_dir: Path, bank_dir: Path | None) -> Path:
+    parse_quiz(data, f"{data['id']}.yaml", load_schema(bank_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{data['id']}.yaml"
+    path.write_text(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100), encoding="utf-8"
+    )
+    return path
+
+
+def cmd_import_ai4b(args: argparse.Namespace) -> int:
+    """Convert AI-For-Beginners quiz-app files into bank YAML files under ``--out``."""
+    from grader.quiz.formats.ai4b import import_files
+
+    result = import_files(Path(f) for f in args.files)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for data in result.quizzes:
+        print(_write_quiz(data, Path(args.out), Path(args.bank) if args.bank else None))
+    return 0
+
+
+def cmd_import_gift(args: argparse.Namespace) -> int:
+    """Convert a Moodle GIFT file into a bank YAML file under ``--out``."""
+    from grader.quiz.formats.gift import import_quiz
+
+    text = Path(args.file).read_text(encoding="utf-8")
+    data = import_quiz(text, args.id or Path(args.file).stem.lower(), args.lang)
+    print(_write_quiz(data, Path(args.out), Path(args.bank) if args.bank else None))
+    return 0
+
+
+def cmd_export_gift(args: argparse.Namespace) -> int:
+    """Print (or write) a quiz of the bank in GIFT, in one language."""
+    from grader.quiz.formats.gift import export_quiz
+
+    text = export_quiz(_quiz(args), args.lang)
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _guarded(func):  # turn expected errors into a message and exit status 1 or 2
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except QuizError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        except (ConfigError, KeyError, OSError, ValueError) as exc:
+            return _fail(str(exc).strip("'\""))
+
+    run.__doc__ = func.__doc__
+    return run
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add this room's commands to the top-level parser."""
+    """Add ``grader quiz`` and its subcommands to the top-level parser."""
+    quiz = commands.add_parser(
+        "quiz", help="the pre- and post-lecture quizzes", description=__doc__.splitlines()[0]
+    )
+    sub = quiz.add_subparsers(dest="quiz_command", required=True, metavar="SUBCOMMAND")
+
+    def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--bank", help=f"quiz bank folder (default: {default_bank_dir().name}/)")
+        p.set_defaults(func=_guarded(func))
+        return p
+
+    add("check", cmd_check, "validate the quiz bank against its schema and rules")
+
+    p = add("serve", cmd_serve, "serve the quizzes and the instructor dashboard")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--db", help="SQLAlchemy URL of the results (default $GRADER_QUIZ_DB or sqlite:///quiz.db)"
+    )
+    p.add_argument("--secret-file", help="file with the token secret (or $GRADER_QUIZ_SECRET)")
+    p.add_argument(
+        "--instructor-token-file",
+        help="file with the instructor token (or $GRADER_QUIZ_INSTRUCTOR_TOKEN)",
+    )
+    p.add_argument("--log-level", default="info")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false")
+
+    p = add("links", cmd_links, "print student,url CSV of signed personal quiz links")
+    p.add_argument("quiz")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--students", help="comma-separated student ids")
+    who.add_argument("--roster", help="CSV or text file, student ids in the first column")
+    p.add_argument("--base-url", default="http://127.0.0.1:8000")
+    p.add_argument("--ttl-days", type=float, help="link validity in days (default 60)")
+    p.add_argument("--secret-file")
+    p.add_argument("--gradebook", help="nbgrader gradebook URL for the default roster")
+    p.add_argument("--course-id", default="frameworks")
+
+    p = add("export", cmd_export, "print a CSV with one row per attempt")
+    p.add_argument("quiz")
+    p.add_argument("--db")
+
+    p = add("sync", cmd_sync, "put quiz scores into nbgrader's gradebook")
+    p.add_argument("--db")
+    p.add_argument("--gradebook", help="gradebook URL (default sqlite:///./gradebook.db)")
+    p.add_argument("--course-id", default="frameworks")
+
+    p = add("notebook", cmd_notebook, "render each quiz as an nbgrader source assignment")
+    p.add_argument("--source", default="source", help="nbgrader source folder (default source)")
+
+    p = add("import-ai4b", cmd_import_ai4b, "import AI-For-Beginners quiz-app JSON files")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--out", default="imported-quizzes", help="folder for the YAML files")
+
+    p = add("import-gift", cmd_import_gift, "import a Moodle GIFT file")
+    p.add_argument("file")
+    p.add_argument("--id", help="quiz id (default: the file name)")
+    p.add_argument("--lang", default="en", help="language of the GIFT text")
+    p.add_argument("--out", default="imported-quizzes")
+
+    p = add("export-gift", cmd_export_gift, "write a quiz of the bank as Moodle GIFT")
+    p.add_argument("quiz")
+    p.add_argument("--lang", default="en")
+    p.add_argument("--out", help="file to write (default: standard output)")

@@ -1,0 +1,407 @@
+"""The quiz bank: load YAML quiz files, validate them, and expose them as immutable objects.
+
+Validation has two layers: the JSON Schema in ``quizzes/quiz.schema.json`` (shapes and types)
+and the rules a schema cannot say (unique ids, exactly one correct option for a single choice,
+every text in every declared language, the post quiz re-testing the pre quiz's concepts).
+Every problem names the file, the question id and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+SCHEMA_NAME = "quiz.schema.json"
+QUESTION_TYPES = ("single", "multiple", "true_false", "numeric")
+
+#: Option texts of a true/false question, per language (English for languages not listed).
+TRUE_FALSE_TEXT: Mapping[str, Mapping[str, str]] = {
+    "true": {"en": "True", "he": "נכון"},
+    "false": {"en": "False", "he": "לא נכון"},
+}
+
+Text = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a quiz file: where (file, question, field) and what."""
+
+    file: str
+    question: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"question {self.question}" if self.question else "quiz"
+        return f"{self.file}: {where}: field {self.field}: {self.message}"
+
+
+class QuizError(ValueError):
+    """A quiz file (or the bank) is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a single, multiple or true/false question."""
+
+    id: str
+    correct: bool
+    text: Text
+    feedback: Text
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A foreseen wrong numeric answer with its own feedback."""
+
+    value: float
+    tolerance: float
+    feedback: Text
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question; ``options`` is empty for a numeric question."""
+
+    id: str
+    type: str
+    concept: str
+    points: float
+    text: Text
+    options: tuple[Option, ...] = ()
+    answer: float | None = None
+    tolerance: float = 0.0
+    mistakes: tuple[Mistake, ...] = ()
+    feedback: Mapping[str, Text] = field(default_factory=dict)
+    section: str | None = None
+    notebook: str | None = None
+
+    @property
+    def correct_ids(self) -> tuple[str, ...]:
+        """Ids of the correct options (empty for numeric questions)."""
+        return tuple(o.id for o in self.options if o.correct)
+
+    def option(self, option_id: str) -> Option | None:
+        """The option with this id, or None."""
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How a quiz is taken: attempts, when feedback shows, which attempt counts, partial credit."""
+
+    max_attempts: int = 1
+    feedback: str = "immediate"
+    grading: str = "best"
+    shuffle_options: bool = True
+    multiple_choice_rule: str = "right-minus-wrong"
+
+
+@dataclass(frozen=True)
+class Quiz:
+    """One quiz of the bank."""
+
+    id: str
+    languages: tuple[str, ...]
+    title: Text
+    policy: Policy
+    questions: tuple[Question, ...]
+    description: Text = field(default_factory=dict)
+    kind: str = "other"
+    pair: str | None = None
+    nbgrader_assignment: str | None = None
+    source: str = "<memory>"
+
+    @property
+    def max_score(self) -> float:
+        """The sum of the questions' points."""
+        return float(sum(q.points for q in self.questions))
+
+    def question(self, question_id: str) -> Question | None:
+        """The question with this id, or None."""
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    @property
+    def concepts(self) -> tuple[str, ...]:
+        """The concepts this quiz tests, in order of first appearance."""
+        return tuple(dict.fromkeys(q.concept for q in self.questions))
+
+
+def default_bank_dir() -> Path:
+    """The bank folder: ``$GRADER_QUIZ_BANK``, else ``quizzes/`` of the working folder, else
+    the ``quizzes/`` folder of the course this package lives in."""
+    env = os.environ.get("GRADER_QUIZ_BANK")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "quizzes"
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parents[2] / "quizzes"
+
+
+def load_schema(bank_dir: Path | None = None) -> dict[str, Any]:
+    """The quiz JSON Schema, from ``bank_dir`` if it has one, else from the default bank."""
+    for folder in (bank_dir, default_bank_dir(), Path(__file__).resolve().parents[2] / "quizzes"):
+        if folder is not None and (folder / SCHEMA_NAME).is_file():
+            return json.loads((folder / SCHEMA_NAME).read_text(encoding="utf-8"))
+    raise FileNotFoundError(f"no {SCHEMA_NAME} found (looked in {bank_dir} and the default bank)")
+
+
+def _question_label(data: Any, path: list[Any]) -> tuple[str | None, list[Any]]:
+    """Split a JSON path into (question id, path inside the question)."""
+    if len(path) >= 2 and path[0] == "questions" and isinstance(path[1], int):
+        questions = data.get("questions") if isinstance(data, dict) else None
+        qid = None
+        if isinstance(questions, list) and path[1] < len(questions):
+            item = questions[path[1]]
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                qid = item["id"]
+        return qid or f"#{path[1] + 1}", path[2:]
+    return None, path
+
+
+def _field_name(path: Iterable[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _schema_problems(file: str, data: Any, schema: Mapping[str, Any]) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(schema)
+    problems: list[Problem] = []
+    seen: set[tuple[Any, ...]] = set()
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        leaves = [error]
+        if error.context:  # if/then and allOf: report the innermost errors
+            leaves = [e for e in error.context if not e.context] or leaves
+        for leaf in leaves:
+            path = list(leaf.absolute_path)
+            if leaf.validator == "required" and isinstance(leaf.validator_value, list):
+                instance = leaf.instance if isinstance(leaf.instance, dict) else {}
+                missing = [k for k in leaf.validator_value if k not in instance]
+                path = [*path, missing[0]] if missing else path
+            qid, inner = _question_label(data, path)
+            key = (qid, tuple(inner), leaf.message)
+            if key in seen:
+                continue
+            seen.add(key)
+            problems.append(Problem(file, qid, _field_name(inner), leaf.message))
+    return problems
+
+
+def _text(raw: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (raw or {}).items()}
+
+
+def _build(data: Mapping[str, Any], file: str) -> Quiz:
+    questions = []
+    for q in data["questions"]:
+        kind = q["type"]
+        options: tuple[Option, ...] = ()
+        feedback: dict[str, Text] = {}
+        answer = None
+        if kind in ("single", "multiple"):
+            options = tuple(
+                Option(o["id"], bool(o["correct"]), _text(o["text"]), _text(o["feedback"]))
+                for o in q["options"]
+            )
+        elif kind == "true_false":
+            answer_true = bool(q["answer"])
+            options = tuple(
+                Option(
+                    key,
+                    (key == "true") == answer_true,
+                    {
+                        lang: TRUE_FALSE_TEXT[key].get(lang, TRUE_FALSE_TEXT[key]["en"])
+                        for lang in data["languages"]
+                    },
+                    _text(q["feedback"][key]),
+                )
+                for key in ("true", "false")
+            )
+        else:
+            answer = float(q["answer"])
+            feedback = {k: _text(v) for k, v in q["feedback"].items()}
+        questions.append(
+            Question(
+                id=q["id"],
+                type=kind,
+                concept=q["concept"],
+                points=float(q["points"]),
+                text=_text(q["text"]),
+                options=options,
+                answer=answer,
+                tolerance=float(q.get("tolerance", 0.0)),
+                mistakes=tuple(
+                    Mistake(float(m["value"]), float(m.get("tolerance", 0.0)), _text(m["feedback"]))
+                    for m in q.get("common_mistakes", ())
+                ),
+                feedback=feedback,
+                section=q.get("section"),
+                notebook=q.get("notebook"),
+            )
+        )
+    pol = data["policy"]
+    return Quiz(
+        id=data["id"],
+        languages=tuple(data["languages"]),
+        title=_text(data["title"]),
+        description=_text(data.get("description")),
+        policy=Policy(
+            max_attempts=int(pol["max_attempts"]),
+            feedback=pol["feedback"],
+            grading=pol.get("grading", "best"),
+            shuffle_options=bool(pol.get("shuffle_options", True)),
+            multiple_choice_rule=pol.get("multiple_choice_rule", "right-minus-wrong"),
+        ),
+        questions=tuple(questions),
+        kind=data.get("kind", "other"),
+        pair=data.get("pair"),
+        nbgrader_assignment=data.get("nbgrader_assignment"),
+        source=file,
+    )
+
+
+def _texts_of(q: Question) -> Iterable[tuple[str, Text]]:
+    yield "text", q.text
+    for o in q.options:
+        if q.type != "true_false":
+            yield f"options[{o.id}].text", o.text
+        yield (
+            f"options[{o.id}].feedback" if q.type != "true_false" else f"feedback.{o.id}",
+            (o.feedback),
+        )
+    for key, text in q.feedback.items():
+        yield f"feedback.{key}", text
+    for i, m in enumerate(q.mistakes):
+        yield f"common_mistakes[{i}].feedback", m.feedback
+
+
+def semantic_problems(quiz: Quiz) -> list[Problem]:
+    """Rules beyond the schema: unique ids, correct-option counts, every declared language."""
+    f = quiz.source
+    problems: list[Problem] = []
+    for name, text in (("title", quiz.title), ("description", quiz.description)):
+        if text or name == "title":
+            problems += [
+                Problem(f, None, f"{name}.{lang}", f"missing text in language '{lang}'")
+                for lang in quiz.languages
+                if not text.get(lang, "").strip()
+            ]
+    seen: set[str] = set()
+    for q in quiz.questions:
+        if q.id in seen:
+            problems.append(Problem(f, q.id, "id", "duplicate question id"))
+        seen.add(q.id)
+        ids = [o.id for o in q.options]
+        for dup in sorted({i for i in ids if ids.count(i) > 1}):
+            problems.append(Problem(f, q.id, f"options[{dup}].id", "duplicate option id"))
+        ncorrect = len(q.correct_ids)
+        if q.type == "single" and ncorrect != 1:
+            problems.append(
+                Problem(
+                    f,
+                    q.id,
+                    "options",
+                    f"a single choice needs exactly 1 correct option, has {ncorrect}",
+                )
+            )
+        if q.type == "multiple" and ncorrect < 1:
+            problems.append(Problem(f, q.id, "options", "needs at least 1 correct option"))
+        for i, m in enumerate(q.mistakes):
+            if q.answer is not None and abs(m.value - q.answer) <= max(m.tolerance, q.tolerance):
+                problems.append(
+                    Problem(f, q.id, f"common_mistakes[{i}].value", "overlaps the right answer")
+                )
+        for name, text in _texts_of(q):
+            for lang in quiz.languages:
+                if not text.get(lang, "").strip():
+                    problems.append(
+                        Problem(f, q.id, f"{name}.{lang}", f"missing text in language '{lang}'")
+                    )
+    return problems
+
+
+def parse_quiz(data: Any, file: str, schema: Mapping[str, Any]) -> Quiz:
+    """Validate already-parsed quiz data and build the Quiz; raise QuizError listing problems."""
+    problems = _schema_problems(file, data, schema)
+    if problems:
+        raise QuizError(problems)
+    quiz = _build(data, file)
+    problems = semantic_problems(quiz)
+    if problems:
+        raise QuizError(problems)
+    return quiz
+
+
+def load_quiz(path: Path, schema: Mapping[str, Any] | None = None) -> Quiz:
+    """Load and validate one quiz file (YAML or JSON)."""
+    file = path.name if path.parent.name != "quizzes" else f"quizzes/{path.name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise QuizError([Problem(file, None, "(syntax)", f"not valid YAML: {exc}")]) from exc
+    quiz = parse_quiz(data, file, schema if schema is not None else load_schema(path.parent))
+    if path.stem != quiz.id:
+        raise QuizError([Problem(file, None, "id", f"quiz id '{quiz.id}' differs from file name")])
+    return quiz
+
+
+def bank_problems(quizzes: Mapping[str, Quiz]) -> list[Problem]:
+    """Rules across quizzes: a post quiz re-tests every concept of its pre quiz."""
+    problems = []
+    for quiz in quizzes.values():
+        if quiz.kind != "post" or not quiz.pair:
+            continue
+        pre = quizzes.get(quiz.pair)
+        if pre is None:
+            problems.append(Problem(quiz.source, None, "pair", f"no quiz '{quiz.pair}' in bank"))
+            continue
+        for concept in pre.concepts:
+            if concept not in quiz.concepts:
+                problems.append(
+                    Problem(
+                        quiz.source,
+                        None,
+                        "questions",
+                        f"concept '{concept}' of {pre.id} is not re-tested",
+                    )
+                )
+    return problems
+
+
+def load_bank(bank_dir: Path | None = None) -> dict[str, Quiz]:
+    """Load and validate every ``*.yaml`` quiz of the bank; raise QuizError with all problems."""
+    folder = bank_dir or default_bank_dir()
+    schema = load_schema(folder)
+    quizzes: dict[str, Quiz] = {}
+    problems: list[Problem] = []
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            quiz = load_quiz(path, schema)
+        except QuizError as exc:
+            problems += exc.problems
+            continue
+        quizzes[quiz.id] = quiz
+    problems += bank_problems(quizzes)
+    if problems:
+        raise QuizError(problems)
+    return quizzes
+
+
+def text_in(text: Text, lang: str) -> str:
+    """The text in ``lang``, falling back to English, then to any language present."""
+    return text.get(lang) or text.get("en") or next(iter(text.values()), "")

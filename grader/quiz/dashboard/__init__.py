@@ -1,0 +1,1 @@
+"""The instructor's dashboard: statistics (``stats``) and their HTML/SVG rendering (``render``)."""

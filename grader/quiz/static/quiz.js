@@ -1,0 +1,102 @@
+// Submits the quiz form to the JSON API and shows the score and the feedback in place.
+// Without JavaScript the form posts to /quiz/ID/submit instead (CSRF-checked).
+"use strict";
+(function () {
+  const form = document.getElementById("quiz-form");
+  if (!form) { return; }
+  const results = document.getElementById("results");
+  const t = results.dataset;
+  const errorBox = document.getElementById("error");
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+  function fmt(x) { return String(Math.round(x * 100) / 100); }
+
+  function collect() {
+    const answers = {};
+    for (const fs of form.querySelectorAll("fieldset.question")) {
+      const qid = fs.id.slice(2);
+      if (fs.dataset.type === "numeric") {
+        const v = fs.querySelector("input").value.trim().replace(",", ".");
+        if (v !== "") { answers[qid] = Number(v); }
+      } else {
+        const chosen = Array.from(fs.querySelectorAll("input:checked")).map((i) => i.value);
+        if (chosen.length) { answers[qid] = chosen; }
+      }
+    }
+    return answers;
+  }
+
+  function show(view) {
+    const box = el("section", "result");
+    box.id = "result-" + view.attempt;
+    const h = el("h2", null, t.attempt + " " + view.attempt + ": ");
+    h.appendChild(el("span", "score", fmt(view.score) + " / " + fmt(view.max_score)));
+    box.appendChild(h);
+    const left = el("p", "attempts", t.attemptsLeft + ": " + view.attempts_left);
+    box.appendChild(left);
+    if (!view.feedback_available) {
+      box.appendChild(el("p", "deferred", t.deferred));
+    } else {
+      const list = el("ol", "feedback");
+      for (const q of view.questions) {
+        const li = el("li", "q-result " + (q.correct ? "right" : "wrong"));
+        li.dataset.question = q.id;
+        li.appendChild(el("span", "q-score", fmt(q.score) + " / " + fmt(q.max_score)));
+        if (q.options) {
+          const ul = el("ul");
+          for (const o of q.options) {
+            const oli = el("li", "opt" + (o.chosen ? " chosen" : "") + (o.correct ? " is-correct" : ""));
+            const span = el("span", "opt-text", o.text);
+            span.dir = "auto";
+            oli.appendChild(span);
+            if (o.chosen) { oli.appendChild(el("em", null, " (" + t.your + ")")); }
+            if (o.correct) { oli.appendChild(el("strong", null, " (" + t.correct + ")")); }
+            oli.appendChild(el("div", "opt-feedback", o.feedback));
+            ul.appendChild(oli);
+          }
+          li.appendChild(ul);
+        } else {
+          const given = q.answer === null ? t.unanswered : q.answer;
+          li.appendChild(el("p", null, t.your + ": " + given + "; " + t.expected + ": " + q.expected));
+          li.appendChild(el("div", "opt-feedback", q.feedback));
+        }
+        list.appendChild(li);
+      }
+      box.appendChild(list);
+    }
+    results.prepend(box);
+    document.getElementById("attempts-left").textContent = String(view.attempts_left);
+    if (view.attempts_left <= 0) { form.hidden = true; }
+    box.scrollIntoView();
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("submit");
+    button.disabled = true;
+    errorBox.hidden = true;
+    try {
+      const response = await fetch(form.dataset.api, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/json",
+          "Authorization": "Bearer " + form.elements.token.value,
+        },
+        body: JSON.stringify({ answers: collect(), lang: form.elements.lang.value }),
+      });
+      const data = await response.json();
+      if (!response.ok) { throw new Error(data.detail || response.statusText); }
+      show(data);
+    } catch (err) {
+      errorBox.textContent = t.error + ": " + err.message;
+      errorBox.hidden = false;
+    } finally {
+      button.disabled = false;
+    }
+  });
+})();
