@@ -23,7 +23,7 @@ demo: install
 
 ## Lint, then the whole test suite (real kernels, real nbgrader, a real browser).
 test: install lint
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
 
 lint: install
 	$(BIN)/ruff check grader tests bench

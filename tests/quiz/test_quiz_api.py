@@ -107,9 +107,8 @@ def test_language_picker_then_rtl_page(client, token):
 
 
 def test_form_fallback_scores_like_the_api(client, token, bank):
-    from tests.quiz.conftest import SECRET
-
     from grader.quiz.tokens import csrf_token
+    from tests.quiz.conftest import SECRET
 
     t = token("erin")
     fields = [

@@ -1,0 +1,165 @@
+"""Per-student HTML feedback in which no hidden test source appears.
+
+From the autograded notebook and its ``results.json``: every test cell shows only its public
+part (hidden regions between nbgrader's ``BEGIN HIDDEN TESTS``/``END HIDDEN TESTS`` markers are
+cut) and, instead of its outputs (which could echo hidden inputs), the verdict and, when it
+failed, its message. Lines of hidden tests that student code might have captured and printed
+elsewhere are masked in every output. Student HTML and script outputs are dropped and student
+markdown is escaped; a summary table heads the page.
+Written to ``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+import nbformat
+from nbconvert import HTMLExporter
+
+from grader.engine.autograde import Course, iter_results
+from grader.engine.submission import split_hidden
+from grader.evidence import MIME_TYPE
+
+MASK = "[hidden]"
+#: Output types that could run script in the page; student outputs keep their plain forms.
+ACTIVE_TYPES = (
+    "text/html",
+    "application/javascript",
+    "text/markdown",
+    "image/svg+xml",
+    "application/vnd.jupyter.widget-view+json",
+)
+
+
+def _mask(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _scrub_outputs(outputs: list, secrets: Sequence[str]) -> list:
+    kept = []
+    for output in outputs:
+        kind = output.get("output_type")
+        if kind == "stream":
+            output["text"] = _mask(output.get("text", ""), secrets)
+        elif kind == "error":
+            output["traceback"] = [_mask(line, secrets) for line in output.get("traceback", [])]
+            output["evalue"] = _mask(output.get("evalue", ""), secrets)
+        elif kind in ("display_data", "execute_result"):
+            data = output.get("data", {})
+            for unsafe in (MIME_TYPE, *ACTIVE_TYPES):
+                data.pop(unsafe, None)
+            for key in list(data):
+                if isinstance(data[key], str):
+                    data[key] = _mask(data[key], secrets)
+            if not data:
+                continue
+        kept.append(output)
+    return kept
+
+
+def _summary_cell(document: dict) -> nbformat.NotebookNode:
+    rows = []
+    for test in document.get("tests", []):
+        status = "passed" if test["status"] == "passed" else "failed"
+        message = html.escape(test.get("output") or "")
+        rows.append(
+            f"<tr><td>{html.escape(test['name'])}</td><td>{status}</td>"
+            f"<td>{test['score']:g} / {test['max_score']:g}</td><td><pre>{message}</pre></td></tr>"
+        )
+    notes = "".join(f"<li>{html.escape(r)}</li>" for r in document.get("reasons", []))
+    gradable = (
+        ""
+        if document.get("gradable", True)
+        else (
+            "<p><strong>This submission could not be graded automatically; "
+            "the instructor will look at it.</strong></p>"
+        )
+    )
+    text = (
+        f"<h2>Score: {document.get('score', 0):g} / {document.get('max_score', 0):g}</h2>"
+        f"{gradable}<ul>{notes}</ul>"
+        "<table><tr><th>test</th><th>result</th><th>points</th><th>message</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def feedback_notebook(
+    nb: nbformat.NotebookNode, document: dict, notebook_name: str
+) -> nbformat.NotebookNode:
+    """A copy of an autograded notebook fit to show the student."""
+    nb = copy.deepcopy(nb)
+    secrets: list[str] = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            _, hidden = split_hidden(cell.source)
+            secrets += [line.strip() for line in hidden if len(line.strip()) >= 6]
+    secrets.sort(key=len, reverse=True)
+    tests = {t["name"]: t for t in document.get("tests", [])}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "markdown" and not meta.get("locked"):
+            cell.source = html.escape(cell.source, quote=False)  # the student's own text
+            continue
+        if cell.cell_type != "code":
+            continue
+        if meta.get("grade") and not meta.get("solution"):
+            public, hidden = split_hidden(cell.source)
+            cell.source = public + ("\n# (hidden tests)" if hidden else "")
+            test = tests.get(f"{notebook_name}/{meta.get('grade_id')}")
+            if test is None:
+                cell.outputs = []
+                continue
+            text = f"{test['status'].upper()}: {test['score']:g} / {test['max_score']:g}\n"
+            if test["status"] != "passed" and test.get("output"):
+                text += _mask(test["output"], secrets) + "\n"
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        else:
+            cell.outputs = _scrub_outputs(cell.get("outputs", []), secrets)
+    summary = _summary_cell(
+        {
+            **document,
+            "tests": [
+                t for t in document.get("tests", []) if t["name"].startswith(f"{notebook_name}/")
+            ],
+        }
+    )
+    nb.cells.insert(0, summary)
+    return nb
+
+
+def render_html(nb: nbformat.NotebookNode) -> str:
+    """The notebook as standalone HTML (cells were made safe by :func:`feedback_notebook`)."""
+    exporter = HTMLExporter(template_name="classic")
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def write_feedback(
+    course: Course, assignment: str, students: Sequence[str] | None = None
+) -> list[Path]:
+    """Write feedback HTML for every autograded submission (or ``students``); returns paths."""
+    written = []
+    for student, document in iter_results(course, assignment):
+        if students and student not in students:
+            continue
+        source = course.autograded_dir(student, assignment)
+        target = course.feedback_dir(student, assignment)
+        target.mkdir(parents=True, exist_ok=True)
+        for summary in document.get("notebooks", []):
+            name = summary["name"]
+            path = source / f"{name}.ipynb"
+            exists = path.is_file()
+            nb = nbformat.read(path, as_version=4) if exists else nbformat.v4.new_notebook()
+            page = render_html(feedback_notebook(nb, document, name))
+            output = target / f"{name}.html"
+            output.write_text(page, encoding="utf-8")
+            written.append(output)
+    return written

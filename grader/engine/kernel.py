@@ -1,0 +1,313 @@
+"""Execute a notebook cell by cell in a sandboxed kernel, recording what happened to each cell.
+
+:func:`execute_notebook` starts the kernel behind the sandbox's wrapper (IPC transport, so the
+kernel needs no network), runs each code cell with a per-cell and a per-notebook time budget,
+snapshots each cell's outputs the moment it finishes (later ``update_display_data`` messages
+cannot change what is judged) and runs the tamper probe after every cell. It survives a dead
+kernel or a timeout: the cells that finished keep their outputs and the others are recorded as
+not run, with the reason ("timed out after 60 s in cell train-model").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+from grader.engine import tamper
+from grader.engine.sandbox import PreparedRun, python_executable
+
+KERNEL_NAME = "grader-sandboxed"
+
+#: How long an interrupted cell may take to give control back before the kernel is killed.
+INTERRUPT_GRACE_S = 5.0
+#: How long the kernel may take to answer the tamper probe.
+PROBE_TIMEOUT_S = 15.0
+#: Kernel start budget (imports in a cold sandbox can be slow on a loaded machine).
+STARTUP_TIMEOUT_S = 60.0
+
+SIGNAL_WORDS = {
+    signal.SIGKILL: "killed (out of memory, or a limit was exceeded)",
+    signal.SIGSEGV: "crashed with a segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGXCPU: "exceeded its CPU time limit",
+    signal.SIGXFSZ: "exceeded the file size limit",
+    signal.SIGBUS: "crashed with a bus error",
+}
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Time budgets in seconds."""
+
+    cell: float = 120.0
+    notebook: float = 1800.0
+
+
+@dataclass
+class CellRun:
+    """What happened to one code cell."""
+
+    index: int
+    status: str  # "ok", "error", "timeout", "died", "not_run", "skipped"
+    seconds: float = 0.0
+    message: str = ""
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # snapshot at completion
+    tampered: list[str] = field(default_factory=list)  # probe findings right after this cell
+
+
+@dataclass
+class NotebookRun:
+    """The executed notebook and the record of every code cell (by cell index)."""
+
+    notebook: nbformat.NotebookNode
+    cells: dict[int, CellRun]
+    seconds: float
+    kernel_problem: str = ""  # why execution stopped early, if it did
+    tampering: list[str] = field(default_factory=list)  # all findings, first seen first
+    first_tampered_index: int | None = None
+
+
+def describe_exit(code: int | None) -> str:
+    """The kernel's exit status in words ("exited with status 3", "crashed with ...")."""
+    if code is None:
+        return "stopped responding"
+    if code < 0 or code > 128:
+        number = -code if code < 0 else code - 128
+        try:
+            sig = signal.Signals(number)
+        except ValueError:
+            return f"was killed by signal {number}"
+        return SIGNAL_WORDS.get(sig, f"was killed by {sig.name}")
+    return f"exited with status {code} (sys.exit, os._exit or exit())"
+
+
+def _exit_code(km: AsyncKernelManager) -> int | None:
+    provisioner = km.provisioner
+    process = getattr(provisioner, "process", None)
+    if process is None:
+        return None
+    return process.poll()
+
+
+def _write_kernelspec(run: PreparedRun) -> KernelSpecManager:
+    spec_dir = run.runtime_dir / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        *run.prefix,
+        python_executable(),
+        "-m",
+        "ipykernel_launcher",
+        "-f",
+        "{connection_file}",
+        "--HistoryManager.hist_file=:memory:",
+    ]
+    spec = {"argv": argv, "display_name": "sandboxed", "language": "python", "env": {}}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    return KernelSpecManager(kernel_dirs=[str(run.runtime_dir / "kernels")])
+
+
+def _kernel_manager(run: PreparedRun) -> AsyncKernelManager:
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME,
+        kernel_spec_manager=_write_kernelspec(run),
+        transport="ipc",
+        ip=str(run.runtime_dir / "k"),
+        connection_file=str(run.runtime_dir / "kernel.json"),
+    )
+    km.write_connection_file()
+    if run.uid is not None:
+        import os
+
+        os.chown(run.runtime_dir / "kernel.json", run.uid, run.gid or 0)
+    return km
+
+
+async def _request(client: NotebookClient, timeout: float, **content: Any) -> dict | None:
+    """Send a silent execute request and wait for its reply; None when none came in time."""
+    kc = client.kc
+    msg_id = kc.execute("", silent=True, store_history=False, **content)
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            msg = await kc.get_shell_msg(timeout=remaining)
+        except Exception:  # queue.Empty or a closed channel
+            return None
+        if msg.get("parent_header", {}).get("msg_id") == msg_id:
+            return msg["content"]
+
+
+class _Recorder:
+    """Collects execute replies through nbclient's ``on_cell_executed`` hook."""
+
+    def __init__(self) -> None:
+        self.replies: dict[int, dict[str, Any]] = {}
+
+    def __call__(self, cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
+        self.replies[cell_index] = execute_reply.get("content", {}) if execute_reply else {}
+
+
+async def _execute(
+    nb: nbformat.NotebookNode,
+    run: PreparedRun,
+    timeouts: Timeouts,
+    trusted_prefixes: Sequence[str],
+    log_path: Path,
+) -> NotebookRun:
+    started = time.monotonic()
+    deadline = started + timeouts.notebook
+    recorder = _Recorder()
+    km = _kernel_manager(run)
+    client = NotebookClient(
+        nb,
+        km=km,
+        timeout=int(timeouts.cell),
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        raise_on_iopub_timeout=False,
+        iopub_timeout=4,
+        startup_timeout=int(STARTUP_TIMEOUT_S),
+        record_timing=False,
+        on_cell_executed=recorder,
+    )
+    cells: dict[int, CellRun] = {}
+    tampering: list[str] = []
+    first_tampered: int | None = None
+    problem = ""
+    expression = tamper.probe_expression([*trusted_prefixes, f"{run.runtime_dir}/pylib/"])
+    baseline: dict[str, Any] | None = None
+    code_indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+    async def probe(after: int | None) -> None:
+        nonlocal baseline, first_tampered
+        reply = await _request(client, PROBE_TIMEOUT_S, user_expressions={"probe": expression})
+        try:
+            if reply is None:
+                raise tamper.ProbeError("the kernel did not answer the integrity probe")
+            report = tamper.parse_reply(reply)
+        except tamper.ProbeError as error:
+            found = [str(error)]
+        else:
+            if baseline is None:
+                baseline = report
+            found = tamper.findings(baseline, report)
+        new = [f for f in found if f not in tampering]
+        if after is not None and new:
+            cells[after].tampered = new
+            tampering.extend(new)
+            if first_tampered is None:
+                first_tampered = after
+
+    log = log_path.open("wb")
+    try:
+        await client.async_start_new_kernel(
+            cwd=str(run.runtime_dir), env=run.env, stdout=log, stderr=log
+        )
+        await client.async_start_new_kernel_client()
+        await probe(None)
+        for index in code_indices:
+            cell = nb.cells[index]
+            if not cell.source.strip():
+                cells[index] = CellRun(index, "skipped")
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                problem = f"the notebook time limit of {timeouts.notebook:g} s was reached"
+                break
+            budget = min(timeouts.cell, remaining)
+            by_notebook = budget < timeouts.cell
+            client.timeout = max(1, int(budget + 0.999))
+            t0 = time.monotonic()
+            try:
+                await client.async_execute_cell(cell, index, store_history=True)
+            except CellTimeoutError:
+                seconds = time.monotonic() - t0
+                label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
+                what = (
+                    f"the notebook time limit of {timeouts.notebook:g} s ran out in cell {label}"
+                    if by_notebook
+                    else f"timed out after {budget:g} s in cell {label}"
+                )
+                cells[index] = CellRun(index, "timeout", seconds, what, copy.deepcopy(cell.outputs))
+                if by_notebook:
+                    problem = what
+                    break
+                await km.interrupt_kernel()
+                if await _request(client, INTERRUPT_GRACE_S) is None:
+                    problem = f"{what}; the kernel did not stop when interrupted and was killed"
+                    break
+                continue
+            except DeadKernelError:
+                seconds = time.monotonic() - t0
+                label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
+                await asyncio.sleep(0.2)
+                what = f"the kernel {describe_exit(_exit_code(km))} in cell {label}"
+                cells[index] = CellRun(index, "died", seconds, what, copy.deepcopy(cell.outputs))
+                problem = what
+                break
+            seconds = time.monotonic() - t0
+            reply = recorder.replies.get(index, {})
+            status = "ok" if reply.get("status") == "ok" else "error"
+            message = ""
+            if status == "error":
+                message = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}".strip()
+            cells[index] = CellRun(index, status, seconds, message, copy.deepcopy(cell.outputs))
+            await probe(index)
+            if not await km.is_alive():
+                problem = f"the kernel {describe_exit(_exit_code(km))} after cell #{index}"
+                break
+    except RuntimeError as error:  # the kernel did not start
+        log.flush()
+        tail = log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
+        problem = problem or f"the kernel could not start: {error}" + (
+            f" ({tail.splitlines()[-1]})" if tail else ""
+        )
+    finally:
+        try:
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+        except Exception:  # already gone
+            pass
+        try:
+            if client.kc is not None:
+                client.kc.stop_channels()
+        except Exception:
+            pass
+        log.close()
+    for index in code_indices:
+        if index not in cells:
+            cells[index] = CellRun(index, "not_run", message=problem or "not run")
+    return NotebookRun(
+        notebook=nb,
+        cells=cells,
+        seconds=time.monotonic() - started,
+        kernel_problem=problem,
+        tampering=tampering,
+        first_tampered_index=first_tampered,
+    )
+
+
+def execute_notebook(
+    nb: nbformat.NotebookNode,
+    run: PreparedRun,
+    timeouts: Timeouts,
+    trusted_prefixes: Sequence[str],
+) -> NotebookRun:
+    """Run every code cell of ``nb`` (modified in place) in the prepared sandbox."""
+    log_path = run.runtime_dir / "kernel.log"
+    return asyncio.run(_execute(nb, run, timeouts, trusted_prefixes, log_path))

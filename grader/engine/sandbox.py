@@ -1,0 +1,311 @@
+"""The sandbox one submission's kernel runs in: namespaces, hidden folders, user and limits.
+
+:func:`probe` finds out once what this machine allows (root? ``unshare``? ``setpriv``?);
+:class:`Sandbox` is a context manager that prepares one run (a staged working folder, a runtime
+folder for the kernel's connection file and IPC sockets, the launcher's configuration) and
+yields the command line that wraps the kernel. Every protection that cannot be applied is named
+in :attr:`Capabilities.missing`; the engine reports those once and carries on.
+
+Layers, outermost first: ``unshare`` (network, mount, PID and IPC namespaces; a user namespace
+when not root) -> ``launcher.py`` (tmpfs over hidden folders, read-only binds back of the
+interpreter and virtual environment, a tmpfs working folder, resource limits, PID 1 that kills
+the namespace when the kernel ends) -> ``setpriv`` (another user, no capabilities,
+``no_new_privs``) -> the kernel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LAUNCHER = Path(__file__).with_name("launcher.py")
+
+#: Folders hidden from every kernel besides the course root (when they exist).
+DEFAULT_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt", "/media")
+
+#: Modules of this package that test cells import inside the kernel; nothing else is copied.
+KERNEL_MODULES = ("__init__.py", "evidence.py", "data.py", "checks")
+
+#: Environment variables passed from the grader to the kernel (all others are dropped).
+PASSED_ENV = (
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "CUDA_VISIBLE_DEVICES",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "GRADER_DATA_DIR",
+    "GRADER_MNIST_PATH",
+)
+
+
+class SandboxError(RuntimeError):
+    """The sandbox could not be prepared (the reason is in the message)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits applied to the kernel and everything it starts (``setrlimit``)."""
+
+    memory_bytes: int | None = 6 * 2**30  # address space per process (RLIMIT_AS)
+    processes: int | None = 1024  # threads and processes of the sandbox user (RLIMIT_NPROC)
+    file_bytes: int | None = 256 * 2**20  # largest file written (RLIMIT_FSIZE)
+    cpu_seconds: int | None = 3600  # CPU time per process (RLIMIT_CPU)
+    open_files: int | None = 4096
+    work_size: str = "512m"  # tmpfs size of the working folder
+    tmp_size: str = "256m"  # tmpfs size of /tmp
+
+    def as_rlimits(self, with_nproc: bool) -> dict[str, int | None]:
+        """The launcher's ``limits`` mapping; NPROC only applies to a user of the sandbox's own."""
+        return {
+            "as": self.memory_bytes,
+            "nproc": self.processes if with_nproc else None,
+            "fsize": self.file_bytes,
+            "cpu": self.cpu_seconds,
+            "nofile": self.open_files,
+            "core": 0,
+        }
+
+
+@dataclass(frozen=True)
+class SandboxPolicy:
+    """What to protect, for one course. Immutable; share it between submissions."""
+
+    hidden: tuple[str, ...] = ()  # course root, gradebook, ... (added to DEFAULT_HIDDEN)
+    exposed: tuple[str, ...] = ()  # extra read-only paths the kernel may read (datasets)
+    user: str = "grader-sandbox"  # the unprivileged user (created when missing, as root)
+    limits: Limits = field(default_factory=Limits)
+    enabled: bool = True  # False: no namespaces, no user switch (limits still apply)
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What this machine lets the sandbox do (found once by :func:`probe`)."""
+
+    root: bool
+    unshare: str | None  # path of unshare when namespaces work
+    user_namespace: bool  # namespaces need ``unshare -r`` (not root)
+    setpriv: str | None
+    missing: tuple[str, ...]  # protections that are off, in words
+
+
+def _works(argv: Sequence[str]) -> bool:
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def probe(policy: SandboxPolicy) -> Capabilities:
+    """Find out which protections work here, by trying them once (costs ~50 ms)."""
+    root = os.geteuid() == 0
+    unshare = shutil.which("unshare")
+    setpriv = shutil.which("setpriv")
+    missing: list[str] = []
+    user_ns = False
+    if not policy.enabled:
+        return Capabilities(root, None, False, None, ("sandbox disabled by configuration",))
+    base = ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child"]
+    if unshare and root and _works([unshare, *base, "true"]):
+        pass
+    elif unshare and _works([unshare, "-r", *base, "true"]):
+        user_ns = True
+    else:
+        unshare = None
+        missing.append(
+            "no namespaces (unshare unavailable or not permitted): the kernel can reach the "
+            "network and see the course folder"
+        )
+    if not setpriv:
+        missing.append("setpriv not found: capabilities are not dropped")
+    if not root:
+        missing.append("not running as root: the kernel runs as the grader's own user")
+    return Capabilities(root, unshare, user_ns, setpriv, tuple(missing))
+
+
+def ensure_user(name: str) -> tuple[int, int]:
+    """The uid and gid of the sandbox user, created (no home, no login) when missing."""
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        useradd = shutil.which("useradd")
+        if not useradd:
+            raise SandboxError(f"user {name!r} is missing and useradd is not available") from None
+        done = subprocess.run(
+            [useradd, "-M", "-r", "-s", "/usr/sbin/nologin", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode not in (0, 9):  # 9: created meanwhile by another worker
+            raise SandboxError(f"useradd {name} failed: {done.stderr.strip()}") from None
+        entry = pwd.getpwnam(name)
+    return entry.pw_uid, entry.pw_gid
+
+
+def kernel_python_path(staging: Path) -> Path:
+    """Copy the kernel-side modules of ``grader`` (checks, evidence, data) into ``staging``.
+
+    The kernel imports ``grader.checks`` from this copy; the engine, the quiz module and the
+    rest of the course stay out of its reach.
+    """
+    package = Path(__file__).resolve().parent.parent
+    target = staging / "grader"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in KERNEL_MODULES:
+        source = package / name
+        if source.is_dir():
+            shutil.copytree(
+                source, target / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
+        elif source.is_file():
+            shutil.copy2(source, target / name)
+    return staging
+
+
+def python_executable() -> str:
+    """The engine's interpreter as an absolute path (the virtual environment's, not resolved)."""
+    return os.path.abspath(sys.executable)
+
+
+def _interpreter_paths() -> list[str]:
+    paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        value = sysconfig.get_paths().get(key)
+        if value:
+            paths.add(value)
+    executable = Path(sys.executable).resolve()
+    paths.add(str(executable.parent.parent))
+    return sorted(paths)
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """One sandboxed run, ready to start: the wrapper command line and its folders."""
+
+    prefix: list[str]  # put in front of the kernel's argv
+    runtime_dir: Path  # connection file and IPC sockets (shared with the kernel)
+    stage_dir: Path  # files copied into the working folder
+    workdir: str  # the kernel's working folder, as the kernel sees it
+    env: dict[str, str]  # the kernel's whole environment
+    uid: int | None
+    gid: int | None
+
+
+class Sandbox:
+    """Prepare sandboxed runs under one policy (holds no state between runs).
+
+    ``Sandbox(policy, capabilities).run(files)`` is a context manager that stages ``files``
+    (destination name -> source path), yields a :class:`PreparedRun` and removes its temporary
+    folders afterwards.
+    """
+
+    def __init__(self, policy: SandboxPolicy, capabilities: Capabilities) -> None:
+        self.policy = policy
+        self.capabilities = capabilities
+
+    def _user(self) -> tuple[int | None, int | None]:
+        if not (self.capabilities.root and self.capabilities.unshare):
+            return None, None
+        return ensure_user(self.policy.user)
+
+    def _environment(self, workdir: str, runtime: Path, extra: Mapping[str, str]) -> dict[str, str]:
+        bindir = str(Path(python_executable()).parent)
+        env = {key: os.environ[key] for key in PASSED_ENV if key in os.environ}
+        env.update(
+            {
+                "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+                "HOME": workdir,
+                "PYTHONPATH": str(runtime / "pylib"),
+                "PYTHONHASHSEED": "0",
+                "PYTHONNOUSERSITE": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "MPLBACKEND": "Agg",
+                "MPLCONFIGDIR": f"{workdir}/.config/matplotlib",
+                "IPYTHONDIR": f"{workdir}/.ipython",
+                "JUPYTER_RUNTIME_DIR": str(runtime),
+                "JUPYTER_PLATFORM_DIRS": "1",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "NBGRADER_EXECUTION": "autograde",
+            }
+        )
+        env.setdefault("LANG", "C.UTF-8")
+        env.update(extra)
+        return env
+
+    @contextmanager
+    def run(
+        self, files: Mapping[str, Path], env: Mapping[str, str] | None = None
+    ) -> Iterator[PreparedRun]:
+        """Stage ``files`` and yield the prepared run; temporary folders go away afterwards."""
+        caps = self.capabilities
+        uid, gid = self._user()
+        runtime = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+        try:
+            stage = runtime / "stage"
+            stage.mkdir()
+            for name, source in files.items():
+                destination = stage / name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, destination)
+            kernel_python_path(runtime / "pylib")
+            namespaced = caps.unshare is not None
+            workdir = "/tmp/work" if namespaced else str(stage)
+            if uid is not None:  # the kernel creates its sockets here; the rest stays root's
+                os.chown(runtime, uid, gid)
+            runtime.chmod(0o755)
+            config = {
+                "mount": namespaced,
+                "init": namespaced,
+                "stage": str(stage) if namespaced else None,
+                "workdir": workdir,
+                "work_size": self.policy.limits.work_size,
+                "hide": [
+                    {"path": p, "mode": "1777", "size": self.policy.limits.tmp_size}
+                    if p in ("/tmp", "/var/tmp", "/dev/shm")
+                    else {"path": p}
+                    for p in sorted({*DEFAULT_HIDDEN, *self.policy.hidden})
+                ],
+                "expose": [{"path": p} for p in _interpreter_paths()]
+                + [{"path": p} for p in self.policy.exposed]
+                + [{"path": str(runtime), "readonly": False}],
+                "uid": uid,
+                "gid": gid,
+                "setpriv": caps.setpriv,
+                "drop_caps": namespaced,
+                "limits": self.policy.limits.as_rlimits(with_nproc=uid is not None),
+            }
+            config_path = runtime / "sandbox.json"
+            config_path.write_text(json.dumps(config), encoding="utf-8")
+            prefix: list[str] = []
+            if namespaced:
+                prefix = [caps.unshare or "unshare"]
+                if caps.user_namespace:
+                    prefix.append("-r")
+                prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
+            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+            yield PreparedRun(
+                prefix=prefix,
+                runtime_dir=runtime,
+                stage_dir=stage,
+                workdir=workdir,
+                env=self._environment(workdir, runtime, env or {}),
+                uid=uid,
+                gid=gid,
+            )
+        finally:
+            shutil.rmtree(runtime, ignore_errors=True)

@@ -1,0 +1,222 @@
+"""Tamper detection: a trusted probe run in the kernel between cells, judged by the engine.
+
+After each cell the engine sends an empty, silent ``execute_request`` whose *user expression*
+runs :data:`PROBE_SOURCE` (user expressions are evaluated directly, past the input transformers a
+student may have installed). The probe reports what the IPython shell and common library
+functions look like; :func:`findings` compares that report with the one taken before any student
+code ran and names what changed:
+
+- input transformers (``input_transformers_cleanup``/``_post``) and AST transformers added;
+- custom exception handlers (``set_custom_exc``) and event callbacks from notebook code;
+- ``showtraceback`` and other shell methods replaced (on the instance or the class);
+- common functions (``numpy.allclose``, ``torch.allclose``, ``grader.checks`` ...) replaced by
+  code that does not come from an installed package;
+- a trace function installed with ``sys.settrace``.
+
+The probe runs inside the untrusted kernel, so a determined student can fool it; a missing or
+unreadable answer is itself a finding. It is a net for the common tricks, the evidence judged
+outside the kernel is the defence.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: Functions whose replacement is reported: (module, dotted attribute).
+WATCHED = (
+    ("builtins", "isinstance"),
+    ("builtins", "len"),
+    ("builtins", "abs"),
+    ("builtins", "all"),
+    ("builtins", "any"),
+    ("builtins", "sum"),
+    ("builtins", "round"),
+    ("builtins", "exec"),
+    ("builtins", "compile"),
+    ("math", "isclose"),
+    ("numpy", "allclose"),
+    ("numpy", "isclose"),
+    ("numpy", "array_equal"),
+    ("numpy", "all"),
+    ("numpy", "abs"),
+    ("numpy.testing", "assert_allclose"),
+    ("numpy.testing", "assert_array_equal"),
+    ("numpy.testing", "assert_array_almost_equal"),
+    ("numpy.testing", "assert_almost_equal"),
+    ("numpy.testing", "assert_equal"),
+    ("torch", "allclose"),
+    ("torch", "isclose"),
+    ("torch", "equal"),
+    ("torch.testing", "assert_close"),
+    ("IPython.display", "display"),
+    ("IPython.core.display_functions", "display"),
+)
+
+#: Shell methods whose replacement is reported.
+SHELL_METHODS = (
+    "showtraceback",
+    "_showtraceback",
+    "showsyntaxerror",
+    "run_cell",
+    "run_cell_async",
+    "_run_cell",
+    "run_ast_nodes",
+    "run_code",
+    "transform_cell",
+    "user_expressions",
+    "ev",
+    "CustomTB",
+)
+
+PROBE_SOURCE = r"""
+def probe(trusted, watched, methods):
+    import json, sys, types
+    from IPython import get_ipython
+    ip = get_ipython()
+
+    def origin(f):
+        f = getattr(f, "__func__", f)
+        if type(f).__name__ == "_lru_cache_wrapper":  # functools.cache: judge what it wraps
+            f = getattr(f, "__wrapped__", f)
+        impl = getattr(f, "_implementation", None)  # numpy's array-function dispatchers
+        if impl is not None:
+            f = impl
+        code = getattr(f, "__code__", None)
+        if code is not None:
+            return code.co_filename
+        if type(f).__name__ == "builtin_function_or_method":
+            return "<builtin>"
+        return "<" + type(f).__name__ + ">"
+
+    def ok(f, name=None):
+        where = origin(f)
+        if where == "<builtin>":
+            return name is None or getattr(f, "__name__", None) == name
+        if where == "<ufunc>":
+            numpy = sys.modules.get("numpy")
+            return numpy is not None and vars(numpy).get(getattr(f, "__name__", "")) is f
+        return any(where.startswith(p) for p in trusted)
+
+    def name_of(f):
+        return getattr(f, "__module__", "?") + "." + getattr(f, "__qualname__", type(f).__name__)
+
+    found = []
+    for module, attr in watched:
+        mod = sys.modules.get(module)
+        if mod is None:
+            continue
+        f = getattr(mod, attr, None)
+        if f is not None and not ok(f, attr):
+            found.append("%s.%s replaced by code from %s" % (module, attr, origin(f)))
+    for module in sorted(sys.modules):
+        if module == "grader" or module.startswith("grader."):
+            mod = sys.modules[module]
+            path = getattr(mod, "__file__", None) or "<none>"
+            if not isinstance(mod, types.ModuleType) or not any(
+                    path.startswith(p) for p in trusted):
+                found.append("module %s is not the installed one" % module)
+                continue
+            for attr, f in list(vars(mod).items()):
+                if callable(f) and not isinstance(f, type) and not ok(f):
+                    found.append("%s.%s replaced by code from %s" % (module, attr, origin(f)))
+    for name in methods:
+        if name in vars(ip):
+            found.append("shell.%s replaced on the instance" % name)
+        f = getattr(type(ip), name, None)
+        if f is None or not ok(f):
+            found.append("shell.%s replaced by code from %s" % (name, origin(f)))
+    stack, always_equal = list(type.__subclasses__(object)), []
+    while stack:
+        cls = stack.pop()
+        try:
+            stack.extend(type.__subclasses__(cls))
+        except TypeError:
+            continue
+        eq = vars(cls).get("__eq__")
+        if eq is None or getattr(cls, "__module__", "") != "__main__" or ok(eq):
+            continue
+        try:
+            equal = eq(None, object()) is True and eq(None, None) is True
+        except Exception:
+            equal = False
+        if equal:
+            always_equal.append(cls.__qualname__)
+    found += ["objects of %s compare equal to anything" % n for n in sorted(set(always_equal))]
+    callbacks = []
+    for event, handlers in ip.events.callbacks.items():
+        for h in handlers:
+            if not ok(h):
+                callbacks.append("%s: %s" % (event, name_of(h)))
+    return json.dumps({
+        "cleanup": [name_of(f) for f in ip.input_transformers_cleanup],
+        "post": [name_of(f) for f in ip.input_transformers_post],
+        "ast": [name_of(type(t)) for t in ip.ast_transformers],
+        "custom_exceptions": [getattr(e, "__name__", repr(e)) for e in ip.custom_exceptions],
+        "callbacks": callbacks,
+        "trace": sys.gettrace() is not None,
+        "found": found,
+    })
+"""
+
+
+def probe_expression(trusted_prefixes: Sequence[str]) -> str:
+    """The user expression that runs the probe; ``trusted_prefixes``: where library code lives."""
+    source, prefixes = repr(PROBE_SOURCE), repr(tuple(trusted_prefixes))
+    return (
+        f"(lambda g={{}}: (exec(compile({source}, '<grader-probe>', 'exec'), g), "
+        f"g['probe']({prefixes}, {WATCHED!r}, {SHELL_METHODS!r}))[1])()"
+    )
+
+
+class ProbeError(ValueError):
+    """The probe's answer could not be read (itself a sign of tampering)."""
+
+
+def parse_reply(reply_content: Mapping[str, Any]) -> dict[str, Any]:
+    """Read the probe's report out of an execute reply (no eval of kernel data beyond literals)."""
+    if reply_content.get("status") != "ok":
+        raise ProbeError(f"probe request failed: {reply_content.get('ename', 'error')}")
+    expressions = reply_content.get("user_expressions") or {}
+    answer = expressions.get("probe") if isinstance(expressions, Mapping) else None
+    if not isinstance(answer, Mapping) or answer.get("status") != "ok":
+        reason = answer.get("ename", "no answer") if isinstance(answer, Mapping) else "no answer"
+        raise ProbeError(f"probe did not run: {reason}")
+    text = (answer.get("data") or {}).get("text/plain")
+    try:
+        report = json.loads(ast.literal_eval(text))
+    except (ValueError, SyntaxError, TypeError) as error:
+        raise ProbeError("probe answer unreadable") from error
+    if not isinstance(report, dict):
+        raise ProbeError("probe answer unreadable")
+    return report
+
+
+def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> list[str]:
+    """What changed since the baseline report, in words (empty when nothing did)."""
+    base = baseline or {}
+    known_found = set(base.get("found", []))
+    found = [str(item) for item in report.get("found", []) if item not in known_found]
+    for key, label in (
+        ("cleanup", "input transformer"),
+        ("post", "input transformer"),
+        ("ast", "AST transformer"),
+    ):
+        known = list(base.get(key, []))
+        for name in report.get(key, []):
+            if name in known:
+                known.remove(name)
+            else:
+                found.append(f"{label} installed: {name}")
+    found += [f"custom exception handler for {e}" for e in report.get("custom_exceptions", [])]
+    known_callbacks = set(base.get("callbacks", []))
+    found += [
+        f"event callback from notebook code: {c}"
+        for c in report.get("callbacks", [])
+        if c not in known_callbacks
+    ]
+    if report.get("trace") and not base.get("trace"):
+        found.append("a trace function is installed (sys.settrace)")
+    return found

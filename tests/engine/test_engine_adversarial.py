@@ -1,0 +1,268 @@
+"""Adversarial submissions of the demo course, graded together in one run.
+
+Each student earns no point it did not earn honestly, and none of them stops the grading of the
+others (they are graded one after another in the same run, and the honest students around them
+get full marks).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.engine.autograde import grade_submission, load_course, prepare
+from grader.engine.gradebook import recorded_scores
+from grader.engine.kernel import Timeouts
+from grader.engine.sandbox import Limits, SandboxPolicy
+
+from .conftest import options, shared_once, submit, toy_labels
+
+# Kept together under --dist loadgroup; the module's grading run is built once per test run
+# in any case (conftest.shared_once), whichever workers its tests land on.
+pytestmark = pytest.mark.xdist_group("engine-adversarial")
+
+FULL = 6.0
+WRONG_DOUBLE = "def double(x):\n    return x\n"
+
+SNOOP = """
+import glob, os, socket
+def attempt(label, action):
+    try:
+        action()
+        print(label, "LEAKED")
+    except Exception as error:
+        print(label, "blocked", type(error).__name__)
+attempt("gradebook", lambda: open(COURSE + "/gradebook.db", "rb").read(10))
+attempt("source", lambda: open(COURSE + "/source/demo/demo.ipynb").read(10))
+attempt("other", lambda: open(COURSE + "/submitted/good/demo/demo.ipynb").read(10))
+attempt("reference", lambda: os.listdir(COURSE + "/autograded/.reference")[0])
+attempt("root", lambda: [n for n in os.listdir("/root") if n != ".pyenv"][0])
+attempt("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
+attempt("loopback", lambda: socket.create_connection(("127.0.0.1", 22), timeout=2))
+print("processes", sorted(int(p) for p in os.listdir("/proc") if p.isdigit())[:3])
+def double(x):
+    return 2 * x
+"""
+
+ALWAYS_EQUAL = """
+class Anything:
+    def __eq__(self, other):
+        return True
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("not an array")
+def double(x):
+    return Anything()
+"""
+
+STUDENTS = {
+    "a_good": {},
+    "blank": None,  # the released notebook, untouched
+    "wrong_hidden": {
+        "answer_double": "def double(x):\n    if np.ndim(x) == 0:\n        return 2 * x\n"
+        "    return 2 * x + 0.5\n"
+    },
+    "fake_evidence": {
+        "answer_double": "from IPython.display import display\n"
+        "def double(x):\n"
+        "    fake = {'format': 1, 'check': 'double', 'kind': 'values', 'values': {'y': [0.0]},"
+        " 'expect': {'rtol': 1e9}, 'passed_in_kernel': True}\n"
+        "    display({'application/vnd.frameworks-grader.evidence+json': fake}, raw=True)\n"
+        "    return x\n"
+    },
+    "transformer": {
+        "answer_double": "get_ipython().input_transformers_cleanup.append(lambda lines: [])\n"
+        + WRONG_DOUBLE,
+        "answer_labels": "raise NotImplementedError()",
+        "answer_devices": "raise NotImplementedError()",
+    },
+    "custom_exc": {
+        "answer_double": "get_ipython().set_custom_exc((Exception,), lambda *a, **k: None)\n"
+        + WRONG_DOUBLE
+    },
+    "allclose": {"answer_double": "np.allclose = lambda *a, **k: True\n" + WRONG_DOUBLE},
+    "checks_patch": {
+        "answer_double": "import grader.evidence as ev\n"
+        "ev.to_payload = lambda e: {'format': 1, 'check': e.check, 'kind': e.kind,"
+        " 'values': {}, 'expect': {}}\n" + WRONG_DOUBLE
+    },
+    "always_equal": {"answer_double": ALWAYS_EQUAL},
+    "exit_mid": {"answer_devices": "def devices():\n    import os\n    os._exit(3)\n"},
+    "sys_exit": {
+        "answer_labels": "def labels(x):\n    return np.asarray(x, dtype=int) % 3\n"
+        "import sys\nsys.exit(1)\n"
+    },
+    "snoop": {"answer_double": SNOOP},
+    "forkbomb": {
+        "answer_labels": "import os\n"
+        "try:\n    while True:\n        os.fork()\nexcept OSError:\n    pass\n"
+        "def labels(x):\n    return np.asarray(x, dtype=int) % 3\n"
+    },
+    "membomb": {
+        "answer_labels": "def bomb():\n    hoard = []\n    while True:\n"
+        "        hoard.append(bytearray(2**26))\n"
+        "try:\n    bomb()\nexcept MemoryError:\n    print('memory limit hit')\n"
+        "def labels(x):\n    return np.asarray(x, dtype=int) % 3\n"
+    },
+    "infinite": {"answer_devices": "while True:\n    pass\n"},
+    "stubborn": {
+        "answer_devices": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "while True:\n    pass\n"
+    },
+    "z_good": {},
+}
+
+
+def _saved_outputs(course: Path) -> None:
+    """A wrong submission whose saved notebook carries the reference's evidence as outputs."""
+    reference = json.loads((course / "autograded/.reference/demo/demo.json").read_text())
+    payload = reference["cells"]["test_double"]["payloads"][0]
+
+    def edit(nb: nbformat.NotebookNode) -> None:
+        for cell in nb.cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_double":
+                cell.outputs = [
+                    nbformat.v4.new_output(
+                        "display_data",
+                        data={"application/vnd.frameworks-grader.evidence+json": payload},
+                    )
+                ]
+
+    submit(course, "saved_outputs", {"answer_double": WRONG_DOUBLE}, edit)
+
+
+def _grade_all(folder: Path, template: Path) -> None:
+    root = folder / "course"
+    shutil.copytree(template, root)
+    for student, answers in STUDENTS.items():
+        if answers is None:
+            target = root / "submitted" / student / "demo"
+            target.mkdir(parents=True)
+            shutil.copy(root / "release/demo/demo.ipynb", target / "demo.ipynb")
+        else:
+            answers = {k: v.replace("COURSE", repr(str(root))) for k, v in answers.items()}
+            submit(root, student, answers)
+    _saved_outputs(root)
+    policy = SandboxPolicy(
+        user="grader-sandbox-adv",  # its own process budget, apart from other test modules
+        limits=Limits(memory_bytes=2 * 2**30, processes=160),
+    )
+    opts = options(timeouts=Timeouts(cell=6, notebook=60), policy=policy)
+    course = load_course(root)
+    context = prepare(course, "demo", opts, labels=toy_labels)
+    for student in course.students("demo"):
+        grade_submission(context, student)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory, template_course: Path):
+    """All adversarial students graded in one run: (course root, results by student)."""
+    folder = shared_once(tmp_path_factory, "adversarial", lambda f: _grade_all(f, template_course))
+    root = folder / "course"
+    results = {
+        p.parts[-3]: json.loads(p.read_text())
+        for p in (root / "autograded").glob("*/demo/results.json")
+    }
+    return root, results
+
+
+def _scores(results: dict) -> dict[str, float]:
+    return {t["name"].split("/")[1]: t["score"] for t in results["tests"]}
+
+
+def _outputs(root: Path, student: str) -> str:
+    nb = nbformat.read(root / "autograded" / student / "demo" / "demo.ipynb", 4)
+    return json.dumps([c.get("outputs", []) for c in nb.cells])
+
+
+def test_honest_students_around_the_attacks_get_full_marks(graded) -> None:
+    _, results = graded
+    assert results["a_good"]["score"] == FULL
+    assert results["z_good"]["score"] == FULL  # graded after every attack
+    assert results["a_good"]["flags"] == [] and results["a_good"]["gradable"] is True
+
+
+def test_blank_submission_earns_nothing(graded) -> None:
+    _, results = graded
+    assert results["blank"]["score"] == 0
+
+
+def test_values_are_judged_at_hidden_points(graded) -> None:
+    scores = _scores(graded[1]["wrong_hidden"])
+    assert scores["test_double"] == 0  # right at the public points, wrong at the hidden ones
+    assert scores["test_plain"] == 1 and scores["test_warning"] == 1
+
+
+@pytest.mark.parametrize("student", ["fake_evidence", "saved_outputs"])
+def test_fake_evidence_earns_nothing(graded, student: str) -> None:
+    scores = _scores(graded[1][student])
+    assert scores["test_double"] == 0 and scores["test_plain"] == 0
+
+
+@pytest.mark.parametrize(
+    ("student", "finding"),
+    [
+        ("transformer", "input transformer installed"),
+        ("custom_exc", "custom exception handler"),
+        ("allclose", "numpy.allclose replaced"),
+        ("checks_patch", "grader.evidence.to_payload replaced"),
+        ("always_equal", "compare equal to anything"),
+    ],
+)
+def test_tampering_earns_nothing_and_is_flagged(graded, student: str, finding: str) -> None:
+    root, results = graded
+    document = results[student]
+    assert document["score"] == 0, document["tests"]
+    assert any(finding in flag for flag in document["flags"]), document["flags"]
+    scores = recorded_scores(load_course(root).db_url, "demo", student)["demo"]
+    assert all(score == 0 for score in scores.values())
+
+
+def test_dead_kernel_keeps_finished_tests(graded) -> None:
+    document = graded[1]["exit_mid"]
+    scores = _scores(document)
+    assert document["score"] == FULL - 1
+    assert scores["test_device"] == 0
+    device = next(t for t in document["tests"] if t["name"] == "demo/test_device")
+    assert "exited with status 3" in device["output"]
+    assert "test_device" in device["output"]
+
+
+def test_sys_exit_does_not_stop_grading(graded) -> None:
+    assert graded[1]["sys_exit"]["score"] == FULL
+
+
+def test_student_code_cannot_read_course_or_network(graded) -> None:
+    root, results = graded
+    text = _outputs(root, "snoop")
+    assert "LEAKED" not in text
+    for label in ("gradebook", "source", "other", "reference", "root", "network", "loopback"):
+        assert f"{label} blocked" in text
+    assert results["snoop"]["score"] == FULL
+
+
+def test_fork_bomb_is_contained(graded) -> None:
+    document = graded[1]["forkbomb"]
+    assert document["gradable"] is True
+    assert _scores(document)["test_double"] == 2  # the kernel kept working
+
+
+def test_memory_bomb_is_contained(graded) -> None:
+    root, results = graded
+    assert "memory limit hit" in _outputs(root, "membomb")
+    assert results["membomb"]["score"] == FULL
+
+
+def test_infinite_loop_times_out_and_grading_goes_on(graded) -> None:
+    document = graded[1]["infinite"]
+    assert document["score"] == FULL - 1  # only the device test depends on the looping cell
+    assert any("timed out after 6 s in cell answer_devices" in r for r in document["reasons"])
+
+
+def test_kernel_that_ignores_interrupts_is_killed(graded) -> None:
+    document = graded[1]["stubborn"]
+    assert document["score"] == 0
+    assert any("did not stop when interrupted" in t["output"] for t in document["tests"])

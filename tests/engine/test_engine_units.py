@@ -1,0 +1,268 @@
+"""Unit tests of the engine's pure parts: validation, sanitizing, judging, tamper findings."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader.engine import judge, tamper
+from grader.engine.kernel import describe_exit
+from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
+from grader.engine.submission import (
+    MasterCell,
+    MasterNotebook,
+    NotGradable,
+    parse_notebook,
+    sanitize,
+    split_hidden,
+)
+from grader.evidence import MIME_TYPE, Evidence, to_payload
+
+
+def _nb_bytes(cells: list[dict], nbformat_version: int = 4) -> bytes:
+    return json.dumps(
+        {"nbformat": nbformat_version, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+    ).encode()
+
+
+def _code(source: str, cell_id: str = "a", **nbgrader: object) -> dict:
+    metadata = {"nbgrader": nbgrader} if nbgrader else {}
+    return {
+        "cell_type": "code",
+        "id": cell_id,
+        "source": source,
+        "metadata": metadata,
+        "outputs": [],
+        "execution_count": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe{}", "not UTF-8"),
+        (_nb_bytes([], nbformat_version=3), "nbformat 3"),
+        (b'{"cells": []}', "not a Jupyter notebook"),
+        (_nb_bytes([_code("1", "x"), _code("2", "x")]), "two cells with the id 'x'"),
+        (_nb_bytes([{"cell_type": "bogus", "source": ""}]), "not a valid notebook cell"),
+    ],
+)
+def test_invalid_notebooks_are_not_gradable_with_a_reason(raw: bytes, reason: str) -> None:
+    with pytest.raises(NotGradable) as caught:
+        parse_notebook(raw)
+    assert reason in caught.value.reason
+
+
+def test_oversized_notebook_is_not_gradable(tmp_path) -> None:
+    from grader.engine.submission import read_notebook
+
+    path = tmp_path / "big.ipynb"
+    path.write_bytes(_nb_bytes([_code("x = 1")]))
+    with pytest.raises(NotGradable, match="over the limit"):
+        read_notebook(path, max_bytes=10)
+
+
+MASTER = MasterNotebook(
+    "nb",
+    (
+        MasterCell("answer", "code", "# YOUR CODE HERE", "c1", locked=False, solution=True),
+        MasterCell(
+            "test1",
+            "code",
+            "assert f(1) == 1\n### BEGIN HIDDEN TESTS\nassert f(2) == 2\n### END HIDDEN TESTS",
+            "c2",
+            locked=True,
+            grade=True,
+            points=2.0,
+        ),
+        MasterCell("test2", "code", "assert f(3) == 3", "c3", locked=True, grade=True, points=1),
+    ),
+)
+
+
+def test_sanitize_restores_tests_flags_and_clears_outputs() -> None:
+    fake = {"output_type": "display_data", "data": {MIME_TYPE: {}}, "metadata": {}}
+    cells = [
+        _code("def f(x): return x", "a", grade_id="answer", solution=True),
+        {**_code("pass", "b", grade_id="test1", grade=False, solution=True), "outputs": [fake]},
+    ]
+    sanitized = sanitize(parse_notebook(_nb_bytes(cells)), MASTER)
+    nb = sanitized.notebook
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells}
+    assert by_id["test1"].source == MASTER.cells[1].source  # edited test restored
+    assert by_id["test1"].metadata["nbgrader"]["grade"] is True  # flags from the master
+    assert by_id["test1"].metadata["nbgrader"]["points"] == 2.0
+    assert by_id["test1"].outputs == []  # saved outputs never count
+    assert [c.metadata["nbgrader"]["grade_id"] for c in nb.cells] == ["answer", "test1", "test2"]
+    assert any("test2 was deleted" in note for note in sanitized.notes)
+    assert any("test1 was modified" in note for note in sanitized.notes)
+
+
+def test_sanitize_does_not_report_the_released_copy_of_a_hidden_test() -> None:
+    public, hidden = split_hidden(MASTER.cells[1].source)
+    assert hidden == ["assert f(2) == 2"] and "f(2)" not in public
+    cells = [_code(public, "b", grade_id="test1", grade=True, points=2.0)]
+    sanitized = sanitize(parse_notebook(_nb_bytes(cells)), MASTER)
+    assert not any("test1" in note for note in sanitized.notes)
+
+
+def _ev(values: dict, kind: str = "values", check: str = "c", **expect: object) -> Evidence:
+    return Evidence(check, kind, values, expect)
+
+
+def test_values_judged_with_reference_tolerances_and_shapes() -> None:
+    ref = _ev({"g": np.array([1.0, 2.0]), "n": 3, "s": "ok", "flag": True}, rtol=1e-3)
+    good = _ev({"g": np.array([1.0005, 2.0]), "n": 3, "s": "ok", "flag": True})
+    assert judge.judge_values(good, ref) == []
+    assert judge.judge_values(_ev({**good.values, "g": np.array([1.1, 2.0])}), ref)
+    assert judge.judge_values(_ev({**good.values, "g": np.array([[1.0, 2.0]])}), ref)
+    assert judge.judge_values(_ev({**good.values, "n": True}), ref)  # a bool is not an int
+    assert judge.judge_values(_ev({**good.values, "s": "no"}), ref)
+    missing = judge.judge_values(_ev({"n": 3, "s": "ok", "flag": True}), ref)
+    assert missing == ["g is missing"]
+
+
+def test_student_expect_is_ignored() -> None:
+    ref = _ev({"g": 1.0})
+    cheeky = _ev({"g": 5.0}, rtol=1e9, atol=1e9)
+    assert judge.judge_values(cheeky, ref)
+
+
+def test_predictions_use_trusted_labels_and_reference_threshold() -> None:
+    labels = {"toy": np.array([0, 1, 2, 0])}.__getitem__
+    ref = _ev(
+        {"dataset": "toy", "predictions": np.array([0, 1, 2, 0])}, "predictions", threshold=0.75
+    )
+    assert judge.judge_predictions(_ev({"predictions": np.array([0, 1, 2, 1])}), ref, labels) == []
+    low = judge.judge_predictions(_ev({"predictions": np.array([1, 1, 2, 1])}), ref, labels)
+    assert low and "accuracy 0.500" in low[0]
+    # the student cannot pick the dataset: the reference names it
+    other = _ev({"dataset": "easy", "predictions": np.array([0, 0, 0, 0])}, threshold=0.0)
+    assert judge.judge_predictions(other, ref, labels)
+    assert judge.judge_predictions(_ev({"predictions": np.array([0.0, 1.0])}), ref, labels)
+
+
+def test_device_must_be_the_one_given() -> None:
+    ref = _ev({"devices": ["cuda"], "count": 2}, "device")
+    assert judge.judge_device(_ev({"devices": ["cpu", "cpu"], "count": 2}), ref, "cpu") == []
+    assert judge.judge_device(_ev({"devices": ["cpu", "cuda"], "count": 2}), ref, "cpu")
+    assert judge.judge_device(_ev({"devices": [], "count": 2}), ref, "cpu")
+    assert judge.judge_device(_ev({"devices": ["cpu"], "count": 1}), ref, "cpu")
+
+
+def test_regularizer_gap_is_judged_by_the_reference_ratio() -> None:
+    ref = _ev({"gap_plain": 2.0, "gap_regularized": 0.5}, "overfitting", max_ratio=0.8)
+    narrowed = _ev({"gap_plain": 3.0, "gap_regularized": 1.5}, "overfitting", max_ratio=10.0)
+    assert judge.judge_evidence(narrowed, ref, lambda n: np.array([]), "cpu") == []
+    same = _ev({"gap_plain": 3.0, "gap_regularized": 2.9}, "overfitting")
+    assert "at most 80%" in judge.judge_evidence(same, ref, lambda n: np.array([]), "cpu")[0]
+    assert judge.judge_overfitting(_ev({"gap_plain": -1.0, "gap_regularized": -2.0}), ref)
+    assert judge.judge_overfitting(_ev({"gap_plain": "nan", "gap_regularized": 0.1}), ref)
+    assert judge.judge_overfitting(_ev({"gap_plain": 1.0}), ref)
+
+
+def test_missing_and_surplus_evidence_fail() -> None:
+    ref = [_ev({"g": 1.0})]
+    assert judge.match_evidence([_ev({"g": 1.0})], ref, lambda n: np.array([]), "cpu") == []
+    assert judge.match_evidence([], ref, lambda n: np.array([]), "cpu")
+    two = [_ev({"g": 1.0}), _ev({"g": 1.0})]
+    assert judge.match_evidence(two, ref, lambda n: np.array([]), "cpu")
+    other_check = [_ev({"g": 1.0}, check="other")]
+    assert judge.match_evidence(other_check, ref, lambda n: np.array([]), "cpu")
+
+
+def _grade_cell(points: float = 1.0) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("assert True")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": points}
+    return cell
+
+
+def _stream(name: str, text: str) -> dict:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def test_plain_rule_ignores_stderr_but_not_error_replies() -> None:
+    cell = _grade_cell()
+    ok = judge.CellFacts("ok", outputs=[_stream("stderr", "UserWarning: careful")])
+    assert judge.judge_cell(cell, ok, None, [], lambda n: n, "cpu").score == 1.0
+    # the traceback was suppressed but the reply said error: no points
+    silent_error = judge.CellFacts("error", "AssertionError: ", outputs=[])
+    assert judge.judge_cell(cell, silent_error, None, [], lambda n: n, "cpu").score == 0.0
+    partial = judge.CellFacts(
+        "ok",
+        outputs=[{"output_type": "execute_result", "data": {"text/plain": "0.5"}, "metadata": {}}],
+    )
+    assert judge.judge_cell(cell, partial, None, [], lambda n: n, "cpu").score == 0.5
+
+
+def test_evidence_cell_needs_evidence_and_no_error() -> None:
+    cell, ref = _grade_cell(2.0), [_ev({"g": 1.0})]
+    good = [_ev({"g": 1.0})]
+    assert judge.judge_cell(cell, judge.CellFacts("ok"), ref, good, lambda n: n, "cpu").passed
+    assert not judge.judge_cell(cell, judge.CellFacts("ok"), ref, [], lambda n: n, "cpu").passed
+    error = judge.CellFacts("error", "ValueError: x")
+    assert not judge.judge_cell(cell, error, ref, good, lambda n: n, "cpu").passed
+    tampered = judge.CellFacts("ok", tampered_before=("input transformer installed: x",))
+    assert not judge.judge_cell(cell, tampered, ref, good, lambda n: n, "cpu").passed
+
+
+def test_tamper_findings_compare_with_the_baseline() -> None:
+    base = {"cleanup": ["IPython.a"], "post": [], "ast": [], "found": ["shell.CustomTB x"]}
+    same = dict(base)
+    assert tamper.findings(base, same) == []
+    worse = {**base, "cleanup": ["IPython.a", "__main__.<lambda>"], "custom_exceptions": ["E"]}
+    found = tamper.findings(base, worse)
+    assert any("input transformer installed: __main__.<lambda>" in f for f in found)
+    assert any("custom exception handler" in f for f in found)
+
+
+def test_probe_reply_that_is_not_ok_is_a_finding() -> None:
+    with pytest.raises(tamper.ProbeError):
+        tamper.parse_reply({"status": "error", "ename": "RuntimeError"})
+    with pytest.raises(tamper.ProbeError):
+        tamper.parse_reply(
+            {"status": "ok", "user_expressions": {"probe": {"status": "ok", "data": {}}}}
+        )
+    text = repr(json.dumps({"found": []}))
+    report = tamper.parse_reply(
+        {
+            "status": "ok",
+            "user_expressions": {"probe": {"status": "ok", "data": {"text/plain": text}}},
+        }
+    )
+    assert report == {"found": []}
+
+
+def test_exit_status_in_words() -> None:
+    assert "status 3" in describe_exit(3)
+    assert "segmentation fault" in describe_exit(128 + signal.SIGSEGV)
+    assert "killed" in describe_exit(-signal.SIGKILL)
+
+
+def test_results_have_gradescope_fields_and_gradable() -> None:
+    results = SubmissionResults("a", "s")
+    results.tests.append(TestResult("nb/t", 1.0, 2.0, "failed", "why"))
+    results.notebooks.append(NotebookSummary("nb", False, 1.0, 2.0, 0.5, reasons=["broken"]))
+    document = results.to_json()
+    for key in ("score", "max_score", "execution_time", "tests", "gradable", "reasons"):
+        assert key in document
+    assert set(document["tests"][0]) >= {
+        "name",
+        "score",
+        "max_score",
+        "status",
+        "output",
+        "visibility",
+    }
+    assert document["gradable"] is False and document["reasons"] == ["nb: broken"]
+    assert document["score"] == 1.0 and document["max_score"] == 2.0
+
+
+def test_evidence_payload_roundtrip_used_by_tests() -> None:
+    payload = to_payload(_ev({"g": np.arange(3.0)}))
+    assert payload["kind"] == "values"
