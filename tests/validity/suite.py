@@ -50,7 +50,25 @@ class Graded:
     scores: dict[str, dict[str, tuple[float | None, float]]]
 
 
-def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
+def replace_answers(
+    notebook: nbformat.NotebookNode, answers: dict[str, str]
+) -> nbformat.NotebookNode:
+    """A copy of ``notebook`` whose answer cells named in ``answers`` hold other code."""
+    changed = nbformat.from_dict(notebook)
+    found = set()
+    for cell in changed.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id in answers:
+            cell.source = answers[grade_id]
+            found.add(grade_id)
+    missing = set(answers) - found
+    assert not missing, f"no answer cells named {sorted(missing)}"
+    return changed
+
+
+def _grade_variants(
+    scratch: Path, assignment: str, name: str, alternatives: dict[str, dict[str, str]]
+) -> Graded:
     source = ROOT / "source" / assignment / f"{name}.ipynb"
     root = scratch / "course"
     (root / "source" / assignment).mkdir(parents=True)
@@ -66,6 +84,8 @@ def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
     }
     for mutant in mutants_of(name):
         variants[mutant.student] = mutate(reference, mutant)
+    for student, answers in alternatives.items():
+        variants[student] = replace_answers(reference, answers)
     for student, variant in variants.items():
         path = scratch / f"{student}.ipynb"
         nbformat.write(variant, path)
@@ -83,14 +103,27 @@ def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
 
 
 @pytest.fixture(scope="module")
-def graded(notebook: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    """All variants of the module's notebook, graded in one nbgrader run."""
-    return _grade_variants(tmp_path_factory.mktemp(notebook), assignment_of(notebook), notebook)
+def graded(
+    request: pytest.FixtureRequest, notebook: str, tmp_path_factory: pytest.TempPathFactory
+) -> Graded:
+    """All variants of the module's notebook, graded in one nbgrader run.
+
+    A module may name ``ALTERNATIVES``: other correct answers (student -> answer cell -> code),
+    e.g. the lab answered in TensorFlow instead of PyTorch.
+    """
+    alternatives = getattr(request.module, "ALTERNATIVES", {})
+    scratch = tmp_path_factory.mktemp(notebook)
+    return _grade_variants(scratch, assignment_of(notebook), notebook, alternatives)
+
+
+def _lost(scores: dict[str, tuple[float | None, float]], tests: list[str]) -> dict:
+    """The autograded tests that did not earn full marks (manual grades are not autograded)."""
+    return {t: scores[t] for t in tests if scores[t][0] != scores[t][1]}
 
 
 def test_reference_solution_earns_full_marks(graded: Graded, notebook: str) -> None:
     assert graded.tests, f"{notebook} has no autograded tests"
-    lost = {t: s for t, s in graded.scores["reference"].items() if s[0] != s[1]}
+    lost = _lost(graded.scores["reference"], graded.tests)
     assert not lost, f"the reference solution of {notebook} lost points: {lost}"
 
 
@@ -101,8 +134,16 @@ def test_untouched_release_earns_nothing(graded: Graded, notebook: str) -> None:
 
 
 def test_messy_but_correct_copy_earns_full_marks(graded: Graded, notebook: str) -> None:
-    lost = {t: s for t, s in graded.scores["messy"].items() if s[0] != s[1]}
+    lost = _lost(graded.scores["messy"], graded.tests)
     assert not lost, f"warnings, stderr or stray cells cost {notebook} points: {lost}"
+
+
+def test_other_correct_answers_earn_full_marks(
+    request: pytest.FixtureRequest, graded: Graded, notebook: str
+) -> None:
+    for student in getattr(request.module, "ALTERNATIVES", {}):
+        lost = _lost(graded.scores[student], graded.tests)
+        assert not lost, f"the '{student}' answers to {notebook} lost points: {lost}"
 
 
 def test_every_hidden_test_has_a_mutant(notebook: str) -> None:
