@@ -13,6 +13,15 @@ machine. Their sizes are in ``docs/thresholds.md``.
 28x28 MNIST-format data is read with a real IDX/npz loader from, in order: the path in the
 ``GRADER_MNIST_PATH`` environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``)
 and Debian's ``dataset-fashion-mnist`` package. Nothing is ever downloaded.
+
+**Sealed mode.** Inside a kernel of the hardened engine the environment variable
+``GRADER_SEALED_DATA`` names a read-only folder the engine wrote with :func:`seal`: one
+``<name>.npz`` per dataset with the training and validation splits, the hidden split's
+*features* only and the class names. There :func:`load` and :func:`hidden_inputs` read those
+files, nothing is computed from scikit-learn or read from MNIST files, and :func:`hidden_split`
+(like every loader of a whole dataset) raises :class:`HiddenLabelsUnavailable`: the hidden labels
+never enter a graded kernel. Without the variable (JupyterLab, plain ``nbgrader autograde``, the
+engine's own process) everything works as described above ("plain mode").
 """
 
 from __future__ import annotations
@@ -33,8 +42,39 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 KERAS_MNIST = Path("~/.keras/datasets/mnist.npz")
 
 
+#: Environment variable naming the folder of sealed datasets (set only in graded kernels).
+SEALED_ENV = "GRADER_SEALED_DATA"
+
+#: Arrays of one sealed ``<name>.npz`` file (no hidden labels among them).
+SEALED_KEYS = ("train_x", "train_y", "valid_x", "valid_y", "hidden_x", "classes")
+
+
 class DataUnavailable(FileNotFoundError):
     """A dataset that is not on this machine; the message says how to get it."""
+
+
+class HiddenLabelsUnavailable(PermissionError):
+    """Raised in a graded kernel (sealed mode): the hidden labels stay with the engine."""
+
+
+def sealed_folder() -> Path | None:
+    """The folder of sealed datasets when running in a graded kernel, else None."""
+    value = os.environ.get(SEALED_ENV)
+    return Path(value) if value else None
+
+
+def is_sealed() -> bool:
+    """Whether this process runs in sealed mode (inside a kernel of the hardened engine)."""
+    return sealed_folder() is not None
+
+
+def _plain_only(what: str) -> None:
+    """Refuse ``what`` in sealed mode: it would compute or read the hidden labels."""
+    if is_sealed():
+        raise HiddenLabelsUnavailable(
+            f"hidden labels are not available inside a graded kernel ({what} is disabled "
+            "here; the engine judges predictions itself)"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +128,7 @@ class _Source:
 
 
 def _load_iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    _plain_only("loading iris")
     from sklearn.datasets import load_iris
 
     bunch = load_iris()
@@ -95,6 +136,7 @@ def _load_iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _load_digits() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    _plain_only("loading digits")
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -103,6 +145,7 @@ def _load_digits() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _load_blobs() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    _plain_only("loading blobs")
     from sklearn.datasets import make_classification
 
     x, y = make_classification(
@@ -119,6 +162,7 @@ def _load_blobs() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def _load_mnist() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    _plain_only("loading mnist")
     x, y, classes = load_mnist_like()
     return x.reshape(len(x), -1), y, classes
 
@@ -140,10 +184,16 @@ def dataset_names() -> tuple[str, ...]:
     return tuple(_SOURCES)
 
 
-@cache
 def _splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
-    if name not in _SOURCES:
-        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(_SOURCES)}")
+    """Plain mode: the three splits of ``name`` (refused in sealed mode, even when cached)."""
+    _plain_only(f"computing the splits of {name!r}")
+    return _computed_splits(name)
+
+
+@cache
+def _computed_splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
+    """The three splits of ``name``, computed once per process from its source."""
+    _check_name(name)
     source = _SOURCES[name]
     x, y, classes = source.load()
     x.setflags(write=False)
@@ -157,23 +207,98 @@ def _splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
     return splits[0], splits[1], splits[2], classes
 
 
+def _check_name(name: str) -> None:
+    if name not in _SOURCES:
+        raise KeyError(f"unknown dataset {name!r}; known: {', '.join(_SOURCES)}")
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class _StudentView:
+    """What a student may have of a dataset: train, valid, hidden features, class names."""
+
+    train: Split
+    valid: Split
+    hidden_x: np.ndarray
+    classes: tuple[str, ...]
+
+
+@cache
+def _sealed_view(folder: Path, name: str) -> _StudentView:
+    """Sealed mode: read ``<folder>/<name>.npz`` (written by :func:`seal`, no pickles)."""
+    path = folder / f"{name}.npz"
+    if not path.is_file():
+        provided = sorted(p.stem for p in folder.glob("*.npz")) if folder.is_dir() else []
+        raise DataUnavailable(
+            f"dataset {name!r} is not provided to graded kernels (provided: "
+            f"{', '.join(provided) or 'none'})"
+        )
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in SEALED_KEYS}
+    return _StudentView(
+        train=Split(_read_only(arrays["train_x"]), _read_only(arrays["train_y"])),
+        valid=Split(_read_only(arrays["valid_x"]), _read_only(arrays["valid_y"])),
+        hidden_x=_read_only(arrays["hidden_x"]),
+        classes=tuple(str(c) for c in arrays["classes"]),
+    )
+
+
+def _student_view(name: str) -> _StudentView:
+    """The student's view of ``name``: from the sealed folder, or computed (plain mode)."""
+    _check_name(name)
+    folder = sealed_folder()
+    if folder is not None:
+        return _sealed_view(folder, name)
+    train, valid, hidden, classes = _splits(name)
+    return _StudentView(train, valid, hidden.x, classes)
+
+
 def load(name: str) -> Dataset:
     """The student's view of dataset ``name``: training and validation splits.
 
     Arrays are read-only copies shared between calls; copy before changing them in place.
     """
-    train, valid, _, classes = _splits(name)
-    return Dataset(name=name, train=train, valid=valid, classes=classes)
+    view = _student_view(name)
+    return Dataset(name=name, train=view.train, valid=view.valid, classes=view.classes)
 
 
 def hidden_inputs(name: str) -> np.ndarray:
     """Features of the hidden split, in a fixed order, without labels."""
-    return _splits(name)[2].x
+    return _student_view(name).hidden_x
 
 
 def hidden_split(name: str) -> Split:
-    """The hidden split with its labels: for the checks and the engine, not for students."""
+    """The hidden split with its labels: for the checks and the engine, not for students.
+
+    Raises :class:`HiddenLabelsUnavailable` in a graded kernel (sealed mode).
+    """
+    _plain_only("hidden_split")
     return _splits(name)[2]
+
+
+def seal(name: str, folder: Path) -> Path:
+    """Write what a graded kernel may have of ``name`` to ``folder/<name>.npz`` (plain mode).
+
+    The file holds the training and validation splits, the hidden split's features (no
+    labels) and the class names, as plain arrays read back with ``allow_pickle=False``.
+    """
+    _plain_only("sealing")
+    train, valid, hidden, classes = _splits(name)
+    path = folder / f"{name}.npz"
+    np.savez(
+        path,
+        train_x=train.x,
+        train_y=train.y,
+        valid_x=valid.x,
+        valid_y=valid.y,
+        hidden_x=hidden.x,
+        classes=np.asarray(classes, dtype=str),
+    )
+    return path
 
 
 # --- 28x28 MNIST-format data -------------------------------------------------------------
@@ -237,8 +362,10 @@ FASHION_CLASSES = (
 def load_mnist_like() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """All 28x28 images (float32 in [0, 1]) and labels of the first MNIST-format source found.
 
-    Raises :class:`DataUnavailable` naming every place looked at and how to fill one.
+    Raises :class:`DataUnavailable` naming every place looked at and how to fill one, and
+    :class:`HiddenLabelsUnavailable` in sealed mode (the files hold every label).
     """
+    _plain_only("reading MNIST-format files")
     for path in mnist_candidates():
         if path.is_dir():
             x, y = _from_idx_folder(path)
@@ -259,7 +386,10 @@ def load_mnist_like() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
 
 
 def mnist_available() -> bool:
-    """Whether 28x28 MNIST-format data can be loaded on this machine."""
+    """Whether 28x28 MNIST-format data can be loaded here (sealed: whether the engine sealed it)."""
+    folder = sealed_folder()
+    if folder is not None:
+        return (folder / "mnist.npz").is_file()
     try:
         load_mnist_like()
     except DataUnavailable:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 import torch
@@ -128,13 +130,29 @@ def test_accuracy_is_framework_agnostic_and_thresholded() -> None:
         optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(x), y).backward()
         optimizer.step()
-    score = checks.check_accuracy("acc", model, "blobs", 0.8)
+    assert checks.check_accuracy("acc", model, "blobs", 0.8) is None  # no partial-credit trap
     as_function = checks.accuracy(lambda v: model(torch.tensor(v)).argmax(1), *_hidden())
-    assert as_function == score
+    assert as_function == checks.accuracy(model, *_hidden()) >= 0.8
     with pytest.raises(CheckFailed, match=r"at least 0\.999"):
         checks.check_accuracy("acc", model, "blobs", 0.999)
     one_logit = torch.nn.Sequential(torch.nn.Linear(2, 1))
     assert set(checks.predict_labels(one_logit, dataset.valid.x)) <= {0, 1}
+
+
+def test_accuracy_in_a_graded_kernel_only_emits_the_predictions(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data.seal("blobs", tmp_path)
+    emitted = []
+    module = importlib.import_module("grader.checks.accuracy")  # checks.accuracy is a function
+    monkeypatch.setattr(module, "emit", lambda *args, **kwargs: emitted.append((args, kwargs)))
+    monkeypatch.setenv(data.SEALED_ENV, str(tmp_path))
+    always_zero = lambda x: np.zeros(len(x), dtype=np.int64)  # noqa: E731
+    assert checks.check_accuracy("acc", always_zero, "blobs", 0.999) is None  # nothing asserted
+    ((check, kind, values), options) = emitted[0]
+    assert (check, kind, values["dataset"]) == ("acc", "predictions", "blobs")
+    assert values["predictions"].shape == (150,)
+    assert options == {"expect": {"threshold": 0.999}, "passed": None}
 
 
 def _hidden() -> tuple[np.ndarray, np.ndarray]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +45,77 @@ def test_hidden_inputs_come_without_labels() -> None:
 def test_unknown_dataset_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="iris"):
         data.load("cifar")
+
+
+def _sealed(folder: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> Path:
+    """Seal ``names`` into ``folder`` (plain mode), then switch this process to sealed mode."""
+    for name in names:
+        data.seal(name, folder)
+    monkeypatch.setenv(data.SEALED_ENV, str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["iris", "digits", "blobs"])
+def test_sealed_files_give_the_students_view_without_hidden_labels(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain, hidden = data.load(name), data.hidden_split(name)
+    _sealed(tmp_path, monkeypatch, name)
+    with np.load(tmp_path / f"{name}.npz", allow_pickle=False) as archive:
+        assert set(archive.files) == set(data.SEALED_KEYS)  # no hidden labels among them
+    sealed = data.load(name)
+    assert sealed.classes == plain.classes and sealed.num_features == plain.num_features
+    for part in ("train", "valid"):
+        for field in ("x", "y"):
+            got, expected = (
+                getattr(getattr(sealed, part), field),
+                getattr(getattr(plain, part), field),
+            )
+            assert np.array_equal(got, expected) and got.dtype == expected.dtype
+    assert np.array_equal(data.hidden_inputs(name), hidden.x)
+    with pytest.raises(ValueError):
+        sealed.train.x[0, 0] = 99.0
+
+
+def test_sealed_mode_closes_every_way_to_the_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data.load("iris")  # the plain splits are cached in this process: still refused below
+    _sealed(tmp_path, monkeypatch, "iris")
+    with pytest.raises(data.HiddenLabelsUnavailable, match="not available inside a graded kernel"):
+        data.hidden_split("iris")
+    assert issubclass(data.HiddenLabelsUnavailable, PermissionError)
+    for way in (
+        lambda: data._splits("iris"),
+        lambda: data._SOURCES["iris"].load(),
+        lambda: data._SOURCES["blobs"].load(),
+        data.load_mnist_like,
+        lambda: data.seal("iris", tmp_path),
+    ):
+        with pytest.raises(data.HiddenLabelsUnavailable):
+            way()
+    with pytest.raises(data.DataUnavailable, match=r"'digits' is not provided.*iris"):
+        data.load("digits")
+    with pytest.raises(KeyError, match="iris"):
+        data.load("cifar")
+    assert not data.mnist_available()
+
+
+def test_sealed_mode_computes_nothing_from_scikit_learn(tmp_path: Path) -> None:
+    for name in ("iris", "blobs"):
+        data.seal(name, tmp_path)
+    script = (
+        "import sys\n"
+        "from grader import data\n"
+        "data.load('iris'), data.hidden_inputs('blobs')\n"
+        "try:\n    data.hidden_split('iris')\nexcept data.HiddenLabelsUnavailable:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+    )
+    env = {"GRADER_SEALED_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:

@@ -1,7 +1,8 @@
 """Accuracy on the hidden split, for a ``torch.nn.Module``, a ``keras.Model`` or a function.
 
-The hidden labels never enter the notebook's namespace: the check reads them itself, and in
-hardened grading the engine recomputes the accuracy from the emitted predictions.
+The hidden labels never enter the notebook's namespace: under plain nbgrader the check reads
+them itself; in a kernel of the hardened engine (``grader.data`` in sealed mode) they are not
+there at all, and the engine computes the accuracy from the emitted predictions.
 """
 
 from __future__ import annotations
@@ -78,11 +79,15 @@ def check_accuracy(
     threshold: float,
     *,
     transform: Callable[[np.ndarray], Any] | None = None,
-) -> float:
+) -> None:
     """Check the accuracy of ``model`` on the hidden split of ``dataset`` against ``threshold``.
 
     ``transform`` is the student's own preprocessing (e.g. normalization with training
-    statistics), applied to the hidden inputs before prediction. Returns the accuracy.
+    statistics), applied to the hidden inputs before prediction. The predictions are emitted as
+    evidence. Under plain nbgrader the check also computes the accuracy and fails below
+    ``threshold``; in a graded kernel (sealed data) the labels are not there, so it only emits
+    and the engine judges. Returns None on purpose: a number as a test cell's last expression
+    would become partial credit under plain nbgrader.
     """
     inputs = data.hidden_inputs(dataset)
     if transform is not None:
@@ -92,17 +97,15 @@ def check_accuracy(
         predictions.shape == (len(inputs),),
         f"{check}: expected one prediction per sample ({len(inputs)}), got {predictions.shape}",
     )
+    values = {"dataset": dataset, "predictions": predictions.astype(np.int64)}
+    expect = {"threshold": threshold}
+    if data.is_sealed():
+        emit(check, "predictions", values, expect=expect, passed=None)
+        return
     score = float(np.mean(predictions == data.hidden_split(dataset).y))
-    emit(
-        check,
-        "predictions",
-        {"dataset": dataset, "predictions": predictions.astype(np.int64)},
-        expect={"threshold": threshold},
-        passed=score >= threshold,
-    )
+    emit(check, "predictions", values, expect=expect, passed=score >= threshold)
     require(
         score >= threshold,
         f"{check}: accuracy on the hidden validation split is {score:.3f}; "
         f"at least {threshold:.3f} is needed",
     )
-    return score

@@ -20,6 +20,7 @@ writer.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import logging
@@ -60,7 +61,7 @@ from grader.engine.submission import (
 )
 from grader.evidence import evidence_in_outputs
 
-ENGINE_VERSION = f"grader-engine {__version__}/1"
+ENGINE_VERSION = f"grader-engine {__version__}/2"  # 2: sealed data in kernels
 REFERENCE_FOLDER = ".reference"
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,8 @@ def expected_device(env: Mapping[str, str] | None = None) -> str:
 
 
 def hidden_labels() -> judge.LabelSource:
-    """A label source backed by ``grader.data.hidden_split`` (loaded in this process, cached)."""
+    """A label source backed by ``grader.data.hidden_split``, loaded in this process (plain
+    mode; kernels get sealed data without these labels), cached."""
 
     @functools.lru_cache(maxsize=8)
     def labels(dataset: str) -> np.ndarray:
@@ -229,13 +231,7 @@ def prepare(
     hidden = {str(course.root)}
     if course.db_url.startswith("sqlite:///"):
         hidden.add(str(Path(course.db_url[len("sqlite:///") :]).resolve()))
-    policy = SandboxPolicy(
-        hidden=tuple(sorted({*policy.hidden, *hidden})),
-        exposed=policy.exposed,
-        user=policy.user,
-        limits=policy.limits,
-        enabled=policy.enabled,
-    )
+    policy = dataclasses.replace(policy, hidden=tuple(sorted({*policy.hidden, *hidden})))
     capabilities = capabilities or probe(policy)
     for missing in capabilities.missing:
         log.warning("sandbox: %s", missing)

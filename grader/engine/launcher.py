@@ -4,8 +4,10 @@ The engine starts it as ``python -I launcher.py CONFIG -- KERNEL ARGV...`` behin
 ``unshare`` (see :mod:`grader.engine.sandbox`). It runs with the grader's privileges inside the
 fresh mount, PID, IPC and network namespaces and, before anything of the student runs:
 
-1. hides folders (course root, home folders, ``/tmp``) under empty tmpfs mounts and binds back
-   read-only only what the kernel needs (interpreter, virtual environment, the runtime folder);
+1. hides folders (course root, home folders, ``/tmp``) under empty tmpfs mounts, binds back
+   read-only only what the kernel needs (interpreter, virtual environment, the runtime folder,
+   its sealed data), then masks dataset files inside what came back (scikit-learn's bundled
+   datasets) under empty read-only tmpfs mounts;
 2. builds a fresh, size-limited working folder from a staged copy;
 3. forks the kernel with resource limits, a clean signal state and, where configured, another
    user, no capabilities and ``no_new_privs``;
@@ -69,6 +71,19 @@ def _make_target(path: str, is_dir: bool) -> None:
                 pass
 
 
+def mask(paths: list[str]) -> None:
+    """Cover each existing folder of ``paths`` with an empty read-only tmpfs (files: /dev/null).
+
+    Runs after the binds, so it reaches into what was bound back (the virtual environment).
+    """
+    for path in sorted(paths, key=_depth):
+        if os.path.isdir(path) and not os.path.islink(path):
+            flags = MS_NOSUID | MS_NODEV | MS_RDONLY
+            _mount("tmpfs", path, "tmpfs", flags, "mode=0555,size=4k")
+        elif os.path.isfile(path):
+            _mount("/dev/null", path, None, MS_BIND, None)
+
+
 def setup_mounts(config: dict) -> None:
     """Hide, expose and build the working folder (needs CAP_SYS_ADMIN in the namespace)."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
@@ -94,6 +109,7 @@ def setup_mounts(config: dict) -> None:
         if readonly:
             _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
         os.close(fd)
+    mask(config.get("mask", []))
     workdir = config["workdir"]
     os.makedirs(workdir, mode=0o755, exist_ok=True)
     _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755,size={config['work_size']}")

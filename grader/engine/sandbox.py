@@ -11,6 +11,12 @@ when not root) -> ``launcher.py`` (tmpfs over hidden folders, read-only binds ba
 interpreter and virtual environment, a tmpfs working folder, resource limits, PID 1 that kills
 the namespace when the kernel ends) -> ``setpriv`` (another user, no capabilities,
 ``no_new_privs``) -> the kernel.
+
+Sealed data (:mod:`grader.engine.sealed`): every run gets a read-only folder of the course's
+datasets without hidden labels, named by ``GRADER_SEALED_DATA``, and the dataset files bundled
+with scikit-learn and SciPy, and ``/usr/share/datasets``, are masked by empty tmpfs mounts, so
+that neither ``grader.data`` nor ``sklearn.datasets.load_iris()`` can give the kernel the
+hidden split's labels.
 """
 
 from __future__ import annotations
@@ -28,10 +34,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.data import SEALED_ENV
+from grader.engine.sealed import SEALED_DATASETS, write_sealed
+
 LAUNCHER = Path(__file__).with_name("launcher.py")
 
 #: Folders hidden from every kernel besides the course root (when they exist).
 DEFAULT_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt", "/media")
+
+#: Dataset files shipped inside installed packages (relative to a site-packages folder) that
+#: hold the labels of public datasets the course splits; masked in every kernel.
+BUNDLED_DATASETS = (
+    "sklearn/datasets/data",
+    "sklearn/datasets/descr",
+    "scipy/io/arff/tests/data",
+    "scipy/spatial/tests/data",
+)
+
+#: System folders of datasets masked in every kernel (Debian's dataset-* packages).
+SYSTEM_DATASETS = ("/usr/share/datasets",)
 
 #: Modules of this package that test cells import inside the kernel; nothing else is copied.
 KERNEL_MODULES = ("__init__.py", "evidence.py", "data.py", "checks")
@@ -48,7 +69,6 @@ PASSED_ENV = (
     "TF_NUM_INTEROP_THREADS",
     "TF_NUM_INTRAOP_THREADS",
     "GRADER_DATA_DIR",
-    "GRADER_MNIST_PATH",
 )
 
 
@@ -89,6 +109,7 @@ class SandboxPolicy:
     user: str = "grader-sandbox"  # the unprivileged user (created when missing, as root)
     limits: Limits = field(default_factory=Limits)
     enabled: bool = True  # False: no namespaces, no user switch (limits still apply)
+    sealed_datasets: tuple[str, ...] = SEALED_DATASETS  # written for grader.data (sealed mode)
 
 
 @dataclass(frozen=True)
@@ -118,7 +139,17 @@ def probe(policy: SandboxPolicy) -> Capabilities:
     missing: list[str] = []
     user_ns = False
     if not policy.enabled:
-        return Capabilities(root, None, False, None, ("sandbox disabled by configuration",))
+        return Capabilities(
+            root,
+            None,
+            False,
+            None,
+            (
+                "sandbox disabled by configuration (no namespaces, no user switch; "
+                "dataset files bundled with scikit-learn stay readable, so hidden labels of "
+                "public datasets can be looked up)",
+            ),
+        )
     base = ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child"]
     if unshare and root and _works([unshare, *base, "true"]):
         pass
@@ -128,7 +159,8 @@ def probe(policy: SandboxPolicy) -> Capabilities:
         unshare = None
         missing.append(
             "no namespaces (unshare unavailable or not permitted): the kernel can reach the "
-            "network and see the course folder"
+            "network, see the course folder and read the dataset files bundled with "
+            "scikit-learn (hidden labels of public datasets can be looked up)"
         )
     if not setpriv:
         missing.append("setpriv not found: capabilities are not dropped")
@@ -180,6 +212,27 @@ def kernel_python_path(staging: Path) -> Path:
 def python_executable() -> str:
     """The engine's interpreter as an absolute path (the virtual environment's, not resolved)."""
     return os.path.abspath(sys.executable)
+
+
+def _site_packages() -> set[Path]:
+    """The site-packages folders of the virtual environment and of its base interpreter."""
+    folders = set()
+    for base in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
+        paths = sysconfig.get_paths(vars={"base": base, "platbase": base})
+        folders.update(Path(paths[key]) for key in ("purelib", "platlib"))
+    return folders
+
+
+def dataset_mask_paths() -> list[str]:
+    """Folders of dataset files to mask in the kernel (those that exist on this machine)."""
+    found = {
+        str(site / relative)
+        for site in _site_packages()
+        for relative in BUNDLED_DATASETS
+        if (site / relative).is_dir()
+    }
+    found.update(p for p in SYSTEM_DATASETS if Path(p).is_dir())
+    return sorted(found)
 
 
 def _interpreter_paths() -> list[str]:
@@ -255,6 +308,7 @@ class Sandbox:
         caps = self.capabilities
         uid, gid = self._user()
         runtime = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+        sealed = runtime / "sealed"
         try:
             stage = runtime / "stage"
             stage.mkdir()
@@ -263,6 +317,7 @@ class Sandbox:
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, destination)
             kernel_python_path(runtime / "pylib")
+            write_sealed(sealed, self.policy.sealed_datasets)
             namespaced = caps.unshare is not None
             workdir = "/tmp/work" if namespaced else str(stage)
             if uid is not None:  # the kernel creates its sockets here; the rest stays root's
@@ -282,7 +337,8 @@ class Sandbox:
                 ],
                 "expose": [{"path": p} for p in _interpreter_paths()]
                 + [{"path": p} for p in self.policy.exposed]
-                + [{"path": str(runtime), "readonly": False}],
+                + [{"path": str(runtime), "readonly": False}, {"path": str(sealed)}],
+                "mask": dataset_mask_paths(),
                 "uid": uid,
                 "gid": gid,
                 "setpriv": caps.setpriv,
@@ -303,9 +359,11 @@ class Sandbox:
                 runtime_dir=runtime,
                 stage_dir=stage,
                 workdir=workdir,
-                env=self._environment(workdir, runtime, env or {}),
+                env=self._environment(workdir, runtime, {**(env or {}), SEALED_ENV: str(sealed)}),
                 uid=uid,
                 gid=gid,
             )
         finally:
+            if sealed.is_dir():
+                sealed.chmod(0o755)  # read-only for the kernel; removable for the grader
             shutil.rmtree(runtime, ignore_errors=True)

@@ -25,7 +25,7 @@ from .conftest import options, shared_once, submit, toy_labels
 # in any case (conftest.shared_once), whichever workers its tests land on.
 pytestmark = pytest.mark.xdist_group("engine-adversarial")
 
-FULL = 6.0
+FULL = 7.0
 WRONG_DOUBLE = "def double(x):\n    return x\n"
 
 SNOOP = """
@@ -46,6 +46,52 @@ attempt("loopback", lambda: socket.create_connection(("127.0.0.1", 22), timeout=
 print("processes", sorted(int(p) for p in os.listdir("/proc") if p.isdigit())[:3])
 def double(x):
     return 2 * x
+"""
+
+#: The "model" is the hidden labels themselves, asked of grader.data inside the kernel.
+HIDDEN_LABELS = """
+from grader import data
+def iris_model(train):
+    truth = data.hidden_split("iris").y
+    return lambda x: truth
+"""
+
+#: Every other way to the iris labels inside the kernel; the model looks them up in sklearn.
+LOOKUP = """
+import os, sys, sysconfig
+import scipy, sklearn
+from grader import data
+def attempt(label, action):
+    try:
+        action()
+        print(label, "LEAKED")
+    except Exception as error:
+        print(label, "blocked", type(error).__name__)
+def unsealed():
+    saved = os.environ.pop("GRADER_SEALED_DATA")
+    try:
+        return data.hidden_split("iris").y
+    finally:
+        os.environ["GRADER_SEALED_DATA"] = saved
+base = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})["purelib"]
+arff = "/io/arff/tests/data/iris.arff"
+sealed = os.environ["GRADER_SEALED_DATA"]
+attempt("load_iris", lambda: __import__("sklearn.datasets").datasets.load_iris())
+attempt("csv", lambda: open(os.path.dirname(sklearn.__file__) + "/datasets/data/iris.csv").read(9))
+attempt("arff", lambda: open(os.path.dirname(scipy.__file__) + arff).read(9))
+attempt("base-arff", lambda: open(base + "/scipy" + arff).read(9))
+attempt("debian", lambda: os.listdir("/usr/share/datasets")[0])
+attempt("sources", lambda: data._SOURCES["iris"].load())
+attempt("unsealed", unsealed)
+attempt("sealed-write", lambda: open(sealed + "/iris.npz", "ab").write(b"0"))
+from sklearn.datasets import make_classification
+print("sklearn.datasets still imports")
+def iris_model(train):
+    from sklearn.datasets import load_iris
+    bunch = load_iris()
+    def predict(x):
+        return np.array([bunch.target[np.abs(bunch.data - r).sum(axis=1).argmin()] for r in x])
+    return predict
 """
 
 ALWAYS_EQUAL = """
@@ -96,6 +142,8 @@ STUDENTS = {
         "import sys\nsys.exit(1)\n"
     },
     "snoop": {"answer_double": SNOOP},
+    "hidden_labels": {"answer_iris": HIDDEN_LABELS},
+    "lookup": {"answer_iris": LOOKUP},
     "forkbomb": {
         "answer_labels": "import os\n"
         "try:\n    while True:\n        os.fork()\nexcept OSError:\n    pass\n"
@@ -242,6 +290,37 @@ def test_student_code_cannot_read_course_or_network(graded) -> None:
     for label in ("gradebook", "source", "other", "reference", "root", "network", "loopback"):
         assert f"{label} blocked" in text
     assert results["snoop"]["score"] == FULL
+
+
+def test_reference_ran_with_sealed_data(graded) -> None:
+    root, _ = graded
+    reference = json.loads((root / "autograded/.reference/demo/demo.json").read_text())
+    (payload,) = reference["cells"]["test_iris"]["payloads"]
+    assert payload["kind"] == "predictions" and payload["expect"] == {"threshold": 0.8}
+    assert payload["passed_in_kernel"] is None  # the kernel had no labels to judge with
+
+
+def test_hidden_labels_are_not_in_the_kernel(graded) -> None:
+    root, results = graded
+    document = results["hidden_labels"]
+    assert _scores(document)["test_iris"] == 0
+    assert document["score"] == FULL - 1  # the rest of the notebook grades normally
+    assert "hidden labels are not available inside a graded kernel" in _outputs(
+        root, "hidden_labels"
+    )
+
+
+def test_bundled_dataset_files_are_masked(graded) -> None:
+    root, results = graded
+    text = _outputs(root, "lookup")
+    assert "LEAKED" not in text
+    for label in ("load_iris", "csv", "arff", "base-arff", "debian", "sources", "unsealed"):
+        assert f"{label} blocked" in text, label
+    assert "sealed-write blocked" in text
+    assert "sklearn.datasets still imports" in text
+    document = results["lookup"]
+    assert _scores(document)["test_iris"] == 0
+    assert document["score"] == FULL - 1
 
 
 def test_fork_bomb_is_contained(graded) -> None:

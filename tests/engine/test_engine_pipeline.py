@@ -55,7 +55,7 @@ def test_gradebook_results_and_repairs(course: Path) -> None:
     db_url = load_course(course).db_url
 
     good = json.loads((course / "autograded/good/demo/results.json").read_text())
-    assert good["score"] == 6 and good["max_score"] == 6 and good["gradable"]
+    assert good["score"] == 7 and good["max_score"] == 7 and good["gradable"]
     assert recorded_scores(db_url, "demo", "good")["demo"]["test_double"] == 2.0
     with Gradebook(db_url) as gb:
         grade = gb.find_grade("explain", "demo", "demo", "good")
@@ -71,7 +71,7 @@ def test_gradebook_results_and_repairs(course: Path) -> None:
         assert gb.find_submission_notebook("demo", "demo", "broken").flagged
 
     deleter = outcomes["deleter"].to_json()
-    assert deleter["score"] == 6  # deleted test cells came back and ran
+    assert deleter["score"] == 7  # deleted test cells came back and ran
     assert any("test_plain was deleted" in r for r in deleter["reasons"])
 
 
@@ -87,7 +87,7 @@ def test_nbgrader_export_reads_the_engine_grades(course: Path) -> None:
     )
     rows = (course / "grades.csv").read_text().splitlines()
     header, row = rows[0].split(","), next(r for r in rows[1:] if ",good," in r).split(",")
-    assert float(row[header.index("raw_score")]) == 6.0
+    assert float(row[header.index("raw_score")]) == 7.0
 
 
 def test_rerun_grades_only_what_is_missing_after_kill(course: Path) -> None:
@@ -129,13 +129,13 @@ def test_rerun_grades_only_what_is_missing_after_kill(course: Path) -> None:
         recorded = recorded_scores(db_url, "demo", student)["demo"]
         assert sum(recorded.values()) == document["score"]
     # (the CLI run judged s1's "toy" predictions with grader.data, which has no such dataset)
-    assert outcomes["s3"].to_json()["score"] == 6
+    assert outcomes["s3"].to_json()["score"] == 7
     assert not list((course / "autograded").glob("*/.demo.partial"))
 
     submit(course, "s2", answers={"answer_double": "def double(x):\n    return x\n"})
     outcomes = _grade(course)  # a changed submission is graded again
     assert outcomes["s1"] is None and outcomes["s2"] is not None
-    assert outcomes["s2"].to_json()["score"] < 6
+    assert outcomes["s2"].to_json()["score"] < 7
 
 
 def test_feedback_shows_messages_but_no_hidden_tests(course: Path) -> None:
@@ -155,7 +155,7 @@ def test_without_sandbox_it_warns_once_and_still_grades(course: Path, caplog) ->
     submit(course, "good")
     with caplog.at_level(logging.WARNING):
         outcomes = _grade(course, policy=SandboxPolicy(enabled=False))
-    assert outcomes["good"].to_json()["score"] == 6
+    assert outcomes["good"].to_json()["score"] == 7
     warnings = [r.getMessage() for r in caplog.records if "sandbox" in r.getMessage()]
     assert len(warnings) == 1 and "disabled" in warnings[0]
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import signal
+from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
 
+from grader import data
 from grader.engine import judge, tamper
 from grader.engine.kernel import describe_exit
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
+from grader.engine.sandbox import dataset_mask_paths
+from grader.engine.sealed import SEALED_DATASETS, write_sealed
 from grader.engine.submission import (
     MasterCell,
     MasterNotebook,
@@ -266,3 +271,28 @@ def test_results_have_gradescope_fields_and_gradable() -> None:
 def test_evidence_payload_roundtrip_used_by_tests() -> None:
     payload = to_payload(_ev({"g": np.arange(3.0)}))
     assert payload["kind"] == "values"
+
+
+def test_sealed_folder_is_read_only_and_holds_no_hidden_labels(tmp_path) -> None:
+    folder = tmp_path / "sealed"
+    assert write_sealed(folder, ("iris",)) == ("iris",)
+    assert sorted(p.name for p in folder.iterdir()) == ["iris.npz"]
+    assert folder.stat().st_mode & 0o777 == 0o555
+    assert (folder / "iris.npz").stat().st_mode & 0o777 == 0o444
+    with np.load(folder / "iris.npz", allow_pickle=False) as archive:
+        assert "hidden_y" not in archive.files and archive["hidden_x"].shape == (30, 4)
+    assert SEALED_DATASETS == ("iris", "digits", "blobs")  # mnist is not sealed by default
+
+
+def test_bundled_dataset_files_are_found_for_masking() -> None:
+    masked = dataset_mask_paths()
+    sklearn_data = Path(importlib.util.find_spec("sklearn").origin).parent / "datasets" / "data"
+    assert str(sklearn_data) in masked
+    assert all(Path(p).is_dir() for p in masked)
+
+
+def test_a_dataset_this_machine_lacks_is_left_out(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("GRADER_MNIST_PATH", str(tmp_path / "missing"))
+    monkeypatch.setattr(data, "KERAS_MNIST", tmp_path / "no-keras.npz")
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
+    assert write_sealed(tmp_path / "sealed", ("mnist",)) == ()
