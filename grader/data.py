@@ -359,6 +359,16 @@ FASHION_CLASSES = (
 )  # fmt: skip
 
 
+def _mnist_source() -> Path | None:
+    """The first candidate that holds MNIST-format data (an IDX folder or an .npz file)."""
+    for path in mnist_candidates():
+        if path.is_dir() and any(path.glob("train-images-idx3-ubyte*")):
+            return path
+        if path.suffix == ".npz" and path.is_file():
+            return path
+    return None
+
+
 def load_mnist_like() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """All 28x28 images (float32 in [0, 1]) and labels of the first MNIST-format source found.
 
@@ -366,13 +376,9 @@ def load_mnist_like() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     :class:`HiddenLabelsUnavailable` in sealed mode (the files hold every label).
     """
     _plain_only("reading MNIST-format files")
-    for path in mnist_candidates():
-        if path.is_dir():
-            x, y = _from_idx_folder(path)
-        elif path.suffix == ".npz" and path.is_file():
-            x, y = _from_npz(path)
-        else:
-            continue
+    path = _mnist_source()
+    if path is not None:
+        x, y = _from_idx_folder(path) if path.is_dir() else _from_npz(path)
         is_fashion = "fashion" in str(path).lower()
         classes = FASHION_CLASSES if is_fashion else tuple(str(d) for d in range(10))
         return (x.astype(np.float32) / 255.0), y.astype(np.int64), classes
@@ -390,8 +396,4 @@ def mnist_available() -> bool:
     folder = sealed_folder()
     if folder is not None:
         return (folder / "mnist.npz").is_file()
-    try:
-        load_mnist_like()
-    except DataUnavailable:
-        return False
-    return True
+    return _mnist_source() is not None
