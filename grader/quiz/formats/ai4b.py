@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.quiz.formats import imported_policy
+
 LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]+)?$")
 
 
@@ -163,13 +165,7 @@ def _merge(
         "title": {
             lang: str(q.get("title") or f"Quiz {quiz_id}") for lang, (q, _, _) in locales.items()
         },
-        "policy": {
-            "max_attempts": 1,
-            "feedback": "immediate",
-            "grading": "first",
-            "shuffle_options": True,
-            "multiple_choice_rule": "right-minus-wrong",
-        },
+        "policy": imported_policy(),
         "questions": questions,
     }
     partner = quiz_id + 100 if kind == "pre" else quiz_id - 100

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from grader.quiz.bank import Question, Quiz, text_in
+from grader.quiz.formats import imported_policy
 
 SPECIAL = "~=#{}:"
 _ESC = {f"\\{c}": f"\x00{ord(c)}\x00" for c in SPECIAL} | {"\\n": "\n"}
@@ -252,12 +253,6 @@ def import_quiz(
         "kind": "other",
         "languages": [lang],
         "title": {lang: title or (heading.group(1).strip() if heading else quiz_id)},
-        "policy": {
-            "max_attempts": 1,
-            "feedback": "immediate",
-            "grading": "first",
-            "shuffle_options": True,
-            "multiple_choice_rule": "right-minus-wrong",
-        },
+        "policy": imported_policy(),
         "questions": questions,
     }
