@@ -38,6 +38,7 @@ class TestScore:
     grade_id: str
     score: float | None
     max_score: float
+    manual: bool = False  # a written answer that a person grades; not autograded
 
 
 def _environment() -> dict[str, str]:
@@ -104,7 +105,13 @@ def scores(root: Path, assignment: str, student: str) -> list[TestScore]:
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         submission = gradebook.find_submission(assignment, student)
         return [
-            TestScore(notebook.name, grade.name, grade.score, grade.max_score)
+            TestScore(
+                notebook.name,
+                grade.name,
+                grade.score,
+                grade.max_score,
+                manual=grade.auto_score is None,
+            )
             for notebook in submission.notebooks
             for grade in notebook.grades
         ]
@@ -137,16 +144,21 @@ def grade_reference(root: Path, assignments: list[str] | None = None) -> list[Te
 
 
 def score_table(results: list[TestScore]) -> str:
-    """A per-notebook table: points earned, points possible, tests passed."""
+    """A per-notebook table of the autograded tests, and the points left to a person."""
     rows: dict[str, list[TestScore]] = {}
     for result in results:
         rows.setdefault(result.notebook, []).append(result)
-    lines = [f"{'notebook':<16} {'score':>7} {'max':>6} {'tests':>7}"]
+    lines = [f"{'notebook':<16} {'score':>7} {'max':>6} {'tests':>7} {'graded by hand':>15}"]
     for notebook, cells in rows.items():
-        earned = sum(c.score or 0 for c in cells)
-        possible = sum(c.max_score for c in cells)
-        passed = sum(1 for c in cells if c.score == c.max_score)
-        lines.append(f"{notebook:<16} {earned:>7.1f} {possible:>6.1f} {passed:>3}/{len(cells):<3}")
+        auto = [c for c in cells if not c.manual]
+        earned = sum(c.score or 0 for c in auto)
+        possible = sum(c.max_score for c in auto)
+        passed = sum(1 for c in auto if c.score == c.max_score)
+        by_hand = sum(c.max_score for c in cells if c.manual)
+        hand = f"{by_hand:.0f} pts" if by_hand else ""
+        lines.append(
+            f"{notebook:<16} {earned:>7.1f} {possible:>6.1f} {passed:>3}/{len(auto):<3} {hand:>15}"
+        )
     return "\n".join(lines)
 
 
@@ -161,7 +173,7 @@ def _demo_command(args: argparse.Namespace) -> int:
     release(root)
     results = grade_reference(root, args.assignments or None)
     print(score_table(results))
-    perfect = all(r.score == r.max_score for r in results)
+    perfect = all(r.score == r.max_score for r in results if not r.manual)
     print("reference solutions: " + ("full marks" if perfect else "NOT full marks"))
     return 0 if perfect else 1
 
