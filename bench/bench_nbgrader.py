@@ -65,7 +65,8 @@ def main() -> None:
     print(f"{'notebook':<16} {'median s':>9} {'runs':>20}")
     with tempfile.TemporaryDirectory() as folder:
         baseline = time_notebook("empty", "Empty", empty_notebook(Path(folder)), args.repeat)
-    print(f"{'(empty kernel)':<16} {statistics.median(baseline):>9.1f} {baseline!s:>20}")
+    runs_text = str([round(r, 1) for r in baseline])
+    print(f"{'(empty kernel)':<16} {statistics.median(baseline):>9.1f} {runs_text:>20}")
     for assignment, names in course.COURSE.items():
         for name in names:
             if args.notebooks and name not in args.notebooks:
