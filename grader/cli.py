@@ -16,7 +16,10 @@ def build_parser() -> argparse.ArgumentParser:
     from grader.engine import cli as engine_cli
     from grader.quiz import cli as quiz_cli
 
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="grader",
+        description='Release, grade and quiz the course "Neural network frameworks".',
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     course.register(commands)
     engine_cli.register(commands)

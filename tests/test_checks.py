@@ -167,3 +167,23 @@ def test_overfitting_helpers() -> None:
     checks.check_gap_narrowed("gap", ([1, 0.1], [1, 2.0]), ([1, 0.5], [1, 1.0]))
     with pytest.raises(CheckFailed, match="shrink"):
         checks.check_gap_narrowed("gap", ([1, 0.1], [1, 2.0]), ([1, 0.1], [1, 1.9]))
+
+
+def test_tensorflow_pick_device_is_checked_with_a_faked_gpu() -> None:
+    import tensorflow as tf
+
+    def right() -> str:
+        return "/GPU:0" if tf.config.list_physical_devices("GPU") else "/CPU:0"
+
+    checks.check_pick_device("pick", right, fake=checks.fake_tf_gpu)
+    with pytest.raises(CheckFailed, match="pick 'cuda'"):
+        checks.check_pick_device("pick", lambda: "/CPU:0", fake=checks.fake_tf_gpu)
+    with pytest.raises(CheckFailed, match="without a GPU"):
+        checks.check_pick_device(
+            "pick",
+            lambda: "/GPU:0" if tf.config.list_physical_devices() else "/CPU:0",
+            fake=checks.fake_tf_gpu,
+        )
+    with checks.fake_tf_gpu(True):
+        assert [d.device_type for d in tf.config.list_logical_devices("GPU")] == ["GPU"]
+    assert all(d.device_type != "GPU" for d in tf.config.list_physical_devices())

@@ -13,6 +13,7 @@ from grader.checks.devices import (
     check_pick_device,
     devices_of,
     fake_cuda,
+    fake_tf_gpu,
     grading_device,
 )
 from grader.checks.gradients import (
@@ -50,6 +51,7 @@ __all__ = [
     "early_stopping_epoch",
     "emit",
     "fake_cuda",
+    "fake_tf_gpu",
     "generalization_gap",
     "grading_device",
     "numeric_gradient",

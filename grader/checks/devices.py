@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from unittest import mock
 
@@ -39,11 +39,43 @@ def fake_cuda(available: bool) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def fake_tf_gpu(available: bool) -> Iterator[None]:
+    """Make TensorFlow list one GPU (or none), physical and logical, whatever the machine has.
+
+    Only the listing functions are faked; nothing is ever placed on the fake GPU.
+    """
+    import tensorflow as tf
+
+    real_physical, real_logical = tf.config.list_physical_devices, tf.config.list_logical_devices
+    fake_physical = tf.config.PhysicalDevice(name="/physical_device:GPU:0", device_type="GPU")
+    fake_logical = tf.config.LogicalDevice(name="/device:GPU:0", device_type="GPU")
+
+    def lister(real: Any, fake: Any) -> Any:
+        def listed(device_type: str | None = None) -> list:
+            others = [d for d in real(device_type) if d.device_type != "GPU"]
+            wants_gpu = device_type is None or device_type.upper() == "GPU"
+            return others + ([fake] if available and wants_gpu else [])
+
+        return listed
+
+    physical, logical = lister(real_physical, fake_physical), lister(real_logical, fake_logical)
+    with (
+        mock.patch.object(tf.config, "list_physical_devices", physical),
+        mock.patch.object(tf.config.experimental, "list_physical_devices", physical),
+        mock.patch.object(tf.config, "list_logical_devices", logical),
+        mock.patch.object(tf.config.experimental, "list_logical_devices", logical),
+    ):
+        yield
+
+
 def _device_type(device: Any) -> str:
-    text = str(device).lower()
-    if "/device:" in text or text.startswith("/job"):  # TensorFlow's long device names
-        text = text.rsplit("/device:", 1)[-1].split(":")[0]
-    return text.split(":")[0]
+    """``cpu``, ``cuda``, ``meta``...: PyTorch's names; TensorFlow's GPU is CUDA."""
+    text = str(device).lower().lstrip("/")
+    if "device:" in text or text.startswith("job"):  # TensorFlow's long device names
+        text = text.rsplit("device:", 1)[-1]
+    kind = text.split(":")[0]
+    return "cuda" if kind == "gpu" else kind
 
 
 def devices_of(*objects: Any) -> list[str]:
@@ -85,11 +117,19 @@ def check_on_device(check: str, device: Any, *objects: Any) -> None:
     )
 
 
-def check_pick_device(check: str, pick_device: Callable[[], Any]) -> None:
-    """Check that ``pick_device()`` chooses CUDA exactly when it is available."""
-    with fake_cuda(True):
+def check_pick_device(
+    check: str,
+    pick_device: Callable[[], Any],
+    fake: Callable[[bool], AbstractContextManager[None]] = fake_cuda,
+) -> None:
+    """Check that ``pick_device()`` chooses a GPU exactly when one is available.
+
+    Availability is faked with ``fake`` (:func:`fake_cuda` for PyTorch, :func:`fake_tf_gpu`
+    for TensorFlow, whose ``"/GPU:0"`` counts as CUDA).
+    """
+    with fake(True):
         when_available = _device_type(pick_device())
-    with fake_cuda(False):
+    with fake(False):
         when_unavailable = _device_type(pick_device())
     values = {"when_available": when_available, "when_unavailable": when_unavailable}
     emit(
