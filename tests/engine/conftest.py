@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from filelock import FileLock
 
 from grader import data
+from grader.course import run_nbgrader
 from grader.engine.autograde import GradingOptions, load_course, prepare
 from grader.engine.kernel import Timeouts
 
@@ -50,13 +50,7 @@ def tool_env() -> dict[str, str]:
 
 def generate(course: Path, assignment: str) -> None:
     """Run ``nbgrader generate_assignment`` in ``course`` (a subprocess: nbgrader chdirs)."""
-    subprocess.run(
-        [sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force"],
-        cwd=course,
-        env=tool_env(),
-        check=True,
-        capture_output=True,
-    )
+    run_nbgrader(course, "generate_assignment", assignment, "--force")
 
 
 def options(**overrides: object) -> GradingOptions:

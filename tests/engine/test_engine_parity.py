@@ -9,18 +9,17 @@ once solved. Both graders work on copies of the same course.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import nbformat
 import nbgrader
 import pytest
 
+from grader.course import run_nbgrader
 from grader.engine.autograde import load_course, prepare
 from grader.engine.gradebook import recorded_scores
 
-from .conftest import generate, options, shared_once, tool_env
+from .conftest import generate, options, shared_once
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
 # in any case (conftest.shared_once), whichever workers its tests land on.
@@ -75,13 +74,7 @@ def _grade_both(base: Path) -> None:
     _build(plain)
     shutil.copytree(plain, ours)
     for assignment in ("ps1", "ps2"):
-        subprocess.run(
-            [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"],
-            cwd=plain,
-            env=tool_env(),
-            check=True,
-            capture_output=True,
-        )
+        run_nbgrader(plain, "autograde", assignment, "--force")
         course = load_course(ours)
         context = prepare(course, assignment, options())
         import grader.engine.autograde as ag

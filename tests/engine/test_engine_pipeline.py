@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.course import run_nbgrader
 from grader.engine import cli as engine_cli
 from grader.engine.autograde import load_course, prepare
 from grader.engine.feedback import write_feedback
@@ -78,13 +79,7 @@ def test_gradebook_results_and_repairs(course: Path) -> None:
 def test_nbgrader_export_reads_the_engine_grades(course: Path) -> None:
     submit(course, "good")
     _grade(course)
-    subprocess.run(
-        [sys.executable, "-m", "nbgrader", "export"],
-        cwd=course,
-        env=tool_env(),
-        check=True,
-        capture_output=True,
-    )
+    run_nbgrader(course, "export")
     rows = (course / "grades.csv").read_text().splitlines()
     header, row = rows[0].split(","), next(r for r in rows[1:] if ",good," in r).split(",")
     assert float(row[header.index("raw_score")]) == 7.0

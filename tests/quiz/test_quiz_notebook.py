@@ -4,15 +4,12 @@ gives the same per-question score as the web for the same answers."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
+from grader.course import run_nbgrader
 from grader.quiz.notebook import assignment_name, fill_answers, render, write_assignment
 from tests.quiz.conftest import ROOT
 
@@ -28,19 +25,6 @@ def test_committed_source_notebooks_match_the_bank(bank, quiz_id):
     graded = [c for c in committed["cells"] if c["metadata"]["nbgrader"].get("grade")]
     assert len(graded) == len(quiz.questions)
     assert sum(c["metadata"]["nbgrader"]["points"] for c in graded) == quiz.max_score
-
-
-def _nbgrader(course: Path, *args: str) -> None:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(
-        [sys.executable, "-m", "nbgrader", *args],
-        cwd=course,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def _as_typed(quiz, answers):
@@ -61,7 +45,7 @@ def test_autograded_notebook_scores_like_the_web(bank, client, token, tmp_path):
         encoding="utf-8",
     )
     write_assignment(quiz, course / "source")
-    _nbgrader(course, "generate_assignment", "quiz-pre", "--force")
+    run_nbgrader(course, "generate_assignment", "quiz-pre", "--force")
     released = (course / "release" / "quiz-pre" / "quiz-pre.ipynb").read_text(encoding="utf-8")
     assert "BEGIN HIDDEN TESTS" not in released and "_points" not in released
     assert "raise NotImplementedError()" in released
@@ -95,7 +79,7 @@ def test_autograded_notebook_scores_like_the_web(bank, client, token, tmp_path):
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / "quiz-pre.ipynb")
     assert 0 < sum(web["ada"].values()) < quiz.max_score
-    _nbgrader(course, "autograde", "quiz-pre")
+    run_nbgrader(course, "autograde", "quiz-pre")
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id="quiz-test") as gb:
         for student in students:
             notebook = {
