@@ -28,15 +28,22 @@ pytestmark = pytest.mark.xdist_group("engine-adversarial")
 FULL = 7.0
 WRONG_DOUBLE = "def double(x):\n    return x\n"
 
-SNOOP = """
-import glob, os, socket
+#: Student code that reports whether each way out of the sandbox worked.
+ATTEMPT = """
 def attempt(label, action):
     try:
         action()
         print(label, "LEAKED")
     except Exception as error:
         print(label, "blocked", type(error).__name__)
-attempt("gradebook", lambda: open(COURSE + "/gradebook.db", "rb").read(10))
+"""
+
+SNOOP = (
+    """
+import glob, os, socket
+"""
+    + ATTEMPT
+    + """attempt("gradebook", lambda: open(COURSE + "/gradebook.db", "rb").read(10))
 attempt("source", lambda: open(COURSE + "/source/demo/demo.ipynb").read(10))
 attempt("other", lambda: open(COURSE + "/submitted/good/demo/demo.ipynb").read(10))
 attempt("reference", lambda: os.listdir(COURSE + "/autograded/.reference")[0])
@@ -47,6 +54,7 @@ print("processes", sorted(int(p) for p in os.listdir("/proc") if p.isdigit())[:3
 def double(x):
     return 2 * x
 """
+)
 
 #: The "model" is the hidden labels themselves, asked of grader.data inside the kernel.
 HIDDEN_LABELS = """
@@ -57,17 +65,14 @@ def iris_model(train):
 """
 
 #: Every other way to the iris labels inside the kernel; the model looks them up in sklearn.
-LOOKUP = """
+LOOKUP = (
+    """
 import os, sys, sysconfig
 import scipy, sklearn
 from grader import data
-def attempt(label, action):
-    try:
-        action()
-        print(label, "LEAKED")
-    except Exception as error:
-        print(label, "blocked", type(error).__name__)
-def unsealed():
+"""
+    + ATTEMPT
+    + """def unsealed():
     saved = os.environ.pop("GRADER_SEALED_DATA")
     try:
         return data.hidden_split("iris").y
@@ -93,6 +98,7 @@ def iris_model(train):
         return np.array([bunch.target[np.abs(bunch.data - r).sum(axis=1).argmin()] for r in x])
     return predict
 """
+)
 
 ALWAYS_EQUAL = """
 class Anything:
