@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from grader.quiz import service, tokens
+from grader.quiz import policy, service, tokens
 from grader.quiz.bank import Quiz
 from grader.quiz.config import Settings
 from grader.quiz.dashboard import render as dashboard_render
@@ -117,7 +117,7 @@ def create_app(settings: Settings, quizzes: Mapping[str, Quiz], store: Store) ->
         except AttemptsExhausted as exc:
             raise HTTPException(409, str(exc)) from None
         view = service.attempt_view(quiz, attempt, lang, attempt.number)
-        view["attempts_left"] = max(0, quiz.policy.max_attempts - attempt.number)
+        view["attempts_left"] = policy.attempts_left(quiz, attempt.number)
         return view
 
     # ---------------------------------------------------------------- health (bench baseline)

@@ -1,6 +1,6 @@
 """The quiz bank: load YAML quiz files, validate them, and expose them as immutable objects.
 
-Validation has two layers: the JSON Schema in ``quizzes/quiz.schema.json`` (shapes and types)
+Validation has two layers: the JSON Schema ``grader/quiz/quiz.schema.json`` (shapes and types)
 and the rules a schema cannot say (unique ids, exactly one correct option for a single choice,
 every text in every declared language, the post quiz re-testing the pre quiz's concepts).
 Every problem names the file, the question id and the field.
@@ -8,6 +8,7 @@ Every problem names the file, the question id and the field.
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -152,11 +153,11 @@ def default_bank_dir() -> Path:
 
 
 def load_schema(bank_dir: Path | None = None) -> dict[str, Any]:
-    """The quiz JSON Schema, from ``bank_dir`` if it has one, else from the default bank."""
-    for folder in (bank_dir, default_bank_dir(), Path(__file__).resolve().parents[2] / "quizzes"):
-        if folder is not None and (folder / SCHEMA_NAME).is_file():
-            return json.loads((folder / SCHEMA_NAME).read_text(encoding="utf-8"))
-    raise FileNotFoundError(f"no {SCHEMA_NAME} found (looked in {bank_dir} and the default bank)")
+    """The quiz JSON Schema: ``bank_dir``'s own if it has one, else the one in this package."""
+    if bank_dir is not None and (bank_dir / SCHEMA_NAME).is_file():
+        return json.loads((bank_dir / SCHEMA_NAME).read_text(encoding="utf-8"))
+    packaged = importlib.resources.files("grader.quiz").joinpath(SCHEMA_NAME)
+    return json.loads(packaged.read_text(encoding="utf-8"))
 
 
 def _question_label(data: Any, path: list[Any]) -> tuple[str | None, list[Any]]:

@@ -81,7 +81,7 @@ def _students(args: argparse.Namespace) -> list[str]:
         if rows and rows[0] and rows[0][0].strip().lower() in ("id", "student", "student_id"):
             rows = rows[1:]
         return [r[0].strip() for r in rows if r and r[0].strip()]
-    from grader.quiz.gradebook import roster
+    from grader.quiz.nbgrader_sync import roster
 
     return roster(args.gradebook or f"sqlite:///{Path.cwd() / 'gradebook.db'}", args.course_id)
 
@@ -118,7 +118,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Write the quiz scores into nbgrader's gradebook."""
-    from grader.quiz.gradebook import sync
+    from grader.quiz.nbgrader_sync import sync
     from grader.quiz.store import Store
 
     bank = _bank(args)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from grader.quiz import policy
 from grader.quiz.bank import Quiz, text_in
 from grader.quiz.i18n import direction
 from grader.quiz.scoring import AttemptScore, QuestionScore, normalize_answers, option_order
@@ -61,7 +62,7 @@ def public_quiz(quiz: Quiz, student: str, lang: str, attempts_used: int) -> dict
             "max_score": quiz.max_score,
             "max_attempts": quiz.policy.max_attempts,
             "attempts_used": attempts_used,
-            "attempts_left": max(0, quiz.policy.max_attempts - attempts_used),
+            "attempts_left": policy.attempts_left(quiz, attempts_used),
             "feedback": quiz.policy.feedback,
             "multiple_choice_rule": quiz.policy.multiple_choice_rule,
         },
@@ -70,15 +71,10 @@ def public_quiz(quiz: Quiz, student: str, lang: str, attempts_used: int) -> dict
     }
 
 
-def feedback_available(quiz: Quiz, attempt_number: int) -> bool:
-    """Immediate feedback always; deferred feedback once the last attempt is used."""
-    return quiz.policy.feedback == "immediate" or attempt_number >= quiz.policy.max_attempts
-
-
 def attempt_view(quiz: Quiz, attempt: Attempt, lang: str, attempts_used: int) -> dict[str, Any]:
     """One attempt as returned to its student: the score always, per-question results and
     per-option feedback only when the quiz's feedback policy allows it."""
-    available = feedback_available(quiz, attempts_used)
+    available = policy.feedback_available(quiz, attempts_used)
     view: dict[str, Any] = {
         "attempt": attempt.number,
         "submitted_at": attempt.submitted_at.isoformat(),

@@ -12,8 +12,8 @@ from grader.quiz import tokens
 from grader.quiz.app import create_app
 from grader.quiz.bank import Quiz, load_bank
 from grader.quiz.config import Settings
-from grader.quiz.serving import running
 from grader.quiz.store import Store
+from tests.quiz.serving import running
 
 ROOT = Path(__file__).resolve().parents[2]
 BANK_DIR = ROOT / "quizzes"

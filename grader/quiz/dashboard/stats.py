@@ -1,7 +1,7 @@
 """Item statistics and learning gain, computed from stored attempts.
 
 - Each student counts with one attempt per quiz, chosen by the quiz's ``grading`` policy
-  (first, last or best).
+  (first, last or best; ``grader.quiz.policy``).
 - Facility of a question: the mean fraction of its points earned (1 = everyone right).
 - Discrimination: the corrected item-total correlation, Pearson's r between the item's score and
   the rest of the quiz's score over students (None with fewer than 3 students or no variance).
@@ -16,27 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from grader.quiz.bank import Quiz, text_in
+from grader.quiz.policy import counted_attempts
 from grader.quiz.store import Attempt, Store
 
 BINS = 10
-
-
-def counted_attempts(quiz: Quiz, attempts: Sequence[Attempt]) -> dict[str, Attempt]:
-    """The attempt that counts for each student, by the quiz's grading policy."""
-    by_student: dict[str, list[Attempt]] = {}
-    for a in attempts:
-        by_student.setdefault(a.student, []).append(a)
-    rule = quiz.policy.grading
-    out = {}
-    for student, rows in by_student.items():
-        rows.sort(key=lambda a: a.number)
-        if rule == "first":
-            out[student] = rows[0]
-        elif rule == "last":
-            out[student] = rows[-1]
-        else:
-            out[student] = max(rows, key=lambda a: (a.score, -a.number))
-    return out
 
 
 def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from nbgrader.api import Gradebook, MissingEntry
 
 from grader.quiz.bank import Quiz
-from grader.quiz.dashboard.stats import counted_attempts
 from grader.quiz.notebook import assignment_name
+from grader.quiz.policy import counted_attempts
 from grader.quiz.store import Store
 
 

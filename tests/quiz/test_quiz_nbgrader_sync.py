@@ -10,7 +10,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from grader.cli import main
-from grader.quiz.gradebook import roster, sync
+from grader.quiz.nbgrader_sync import roster, sync
 from grader.quiz.service import submit
 from tests.quiz.conftest import correct_answers
 
