@@ -1,10 +1,16 @@
-"""Storage of quiz attempts: SQLAlchemy Core, SQLite by default, any SQLAlchemy URL.
+"""Storage of quiz attempts: SQLAlchemy Core, SQLite by default, PostgreSQL
+(``postgresql+psycopg://``) for several server processes.
 
 Every submission is a new row ``(quiz, student, number)``; the number is the next free one for
-that student and quiz, checked against the attempt limit in the same transaction. On SQLite the
-write transaction is ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to ``busy_timeout``)
-and the database runs in WAL mode so that readers never block the writer; on other databases a
-unique constraint turns a race between two submissions of one student into a retry.
+that student and quiz, checked against the attempt limit in the same transaction, and the unique
+constraint on ``(quiz, student, number)`` turns a race between two submissions of one student
+(in any process) into a retry that sees the other's row. A submission may carry a key chosen by
+its sender: resent with the same key it returns the stored attempt instead of storing another.
+On SQLite the write transaction is ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to
+``busy_timeout``) in WAL mode, so that readers never block the writer.
+
+A database that cannot be reached raises ``DatabaseUnavailable``; the pool checks connections
+before use, so the store recovers by itself when the database is back.
 """
 
 from __future__ import annotations
@@ -17,47 +23,46 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Float,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-    func,
-    insert,
-    select,
-)
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-metadata = MetaData()
+from grader.quiz import migrate
+from grader.quiz.tables import attempts
 
-attempts = Table(
-    "quiz_attempt",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("quiz_id", String(64), nullable=False),
-    Column("student", String(128), nullable=False),
-    Column("number", Integer, nullable=False),
-    Column("submitted_at", DateTime(timezone=True), nullable=False),
-    Column("lang", String(16), nullable=False),
-    Column("score", Float, nullable=False),
-    Column("max_score", Float, nullable=False),
-    Column("answers", Text, nullable=False),
-    Column("scores", Text, nullable=False),
-    UniqueConstraint("quiz_id", "student", "number", name="uq_attempt_number"),
-)
+MAX_KEY_LENGTH = 64
 
 
 class AttemptsExhausted(RuntimeError):
     """The student has used every attempt the quiz allows."""
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be reached or dropped the connection; nothing was committed by
+    the failed call (a resent submission with the same key is never stored twice)."""
+
+
+@contextmanager
+def _available(what: str) -> Iterator[None]:
+    """Turn a lost or refused database connection into DatabaseUnavailable."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except DBAPIError as exc:
+        if not exc.connection_invalidated and not _is_operational(exc):
+            raise
+        message = f"the database is unavailable ({what}): {_first_line(exc)}"
+        raise DatabaseUnavailable(message) from exc
+
+
+def _is_operational(exc: DBAPIError) -> bool:
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    return (text.strip().splitlines() or ["no message"])[0][:200]
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class Attempt:
     max_score: float
     answers: dict[str, Any]
     scores: dict[str, float]
+    request_key: str | None = None
 
 
 def _row(row: Any) -> Attempt:
@@ -91,13 +97,14 @@ def _row(row: Any) -> Attempt:
         row.max_score,
         json.loads(row.answers),
         json.loads(row.scores),
+        row.request_key,
     )
 
 
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
@@ -137,11 +144,19 @@ class Store:
 
     @classmethod
     @contextmanager
-    def open(cls, url: str) -> Iterator[Store]:
-        """Open the database at ``url``, create the table if needed, dispose of it at exit."""
+    def open(cls, url: str, migrate_schema: bool = True) -> Iterator[Store]:
+        """Open the database at ``url`` and dispose of its connections at exit.
+
+        With ``migrate_schema`` the schema is created or upgraded first (Alembic); without, it
+        must already be current (SchemaError otherwise): several server processes leave the
+        migration to the one command that starts them."""
         engine = make_engine(url)
         try:
-            metadata.create_all(engine)
+            with _available("opening"):
+                if migrate_schema:
+                    migrate.migrate(engine)
+                else:
+                    migrate.check(engine)
             yield cls(engine)
         finally:
             engine.dispose()
@@ -158,8 +173,15 @@ class Store:
         scores: Mapping[str, float],
         now: datetime | None = None,
         retries: int = 5,
+        request_key: str | None = None,
     ) -> Attempt:
-        """Store a new attempt with the next number; raise AttemptsExhausted past the limit."""
+        """Store a new attempt with the next number; raise AttemptsExhausted past the limit.
+
+        With ``request_key``, a submission already stored under that key for this student and
+        quiz is returned as it is instead (a resend after a lost answer is not a new attempt).
+        Raises DatabaseUnavailable when the database cannot be reached."""
+        if request_key is not None and not 0 < len(request_key) <= MAX_KEY_LENGTH:
+            raise ValueError(f"a request key has 1 to {MAX_KEY_LENGTH} characters")
         values = {
             "quiz_id": quiz_id,
             "student": student,
@@ -168,40 +190,53 @@ class Store:
             "max_score": max_score,
             "answers": json.dumps(dict(answers), separators=(",", ":")),
             "scores": json.dumps(dict(scores), separators=(",", ":")),
+            "request_key": request_key,
         }
         for attempt_no in range(retries):
             at = now or datetime.now(UTC)
             try:
-                with self._write_lock, self.engine.connect() as conn:
-                    conn.execution_options(quiz_write=True)
-                    with conn.begin():
-                        used = conn.execute(
-                            select(func.count())
-                            .select_from(attempts)
-                            .where(attempts.c.quiz_id == quiz_id, attempts.c.student == student)
-                        ).scalar_one()
-                        if used >= max_attempts:
-                            raise AttemptsExhausted(
-                                f"all {max_attempts} attempt(s) of quiz {quiz_id} are used"
-                            )
-                        row = {**values, "number": used + 1, "submitted_at": at}
-                        new_id = conn.execute(insert(attempts).values(**row)).inserted_primary_key
-                return Attempt(
-                    new_id[0],
-                    quiz_id,
-                    student,
-                    used + 1,
-                    at,
-                    lang,
-                    score,
-                    max_score,
-                    dict(answers),
-                    dict(scores),
-                )
+                with _available("storing an attempt"), self._write_lock:
+                    stored = self._insert_next(values, max_attempts, at)
+                return stored
             except IntegrityError:
                 if attempt_no == retries - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _insert_next(self, values: dict[str, Any], max_attempts: int, at: datetime) -> Attempt:
+        """One write transaction: the keyed row if it exists, else a new row numbered next."""
+        quiz_id, student, key = values["quiz_id"], values["student"], values["request_key"]
+        mine = (attempts.c.quiz_id == quiz_id, attempts.c.student == student)
+        with self.engine.connect() as conn:
+            conn.execution_options(quiz_write=True)
+            with conn.begin():
+                if key is not None:
+                    found = conn.execute(
+                        select(attempts).where(*mine, attempts.c.request_key == key)
+                    ).first()
+                    if found is not None:
+                        return _row(found)
+                used = conn.execute(select(func.count()).select_from(attempts).where(*mine))
+                number = int(used.scalar_one()) + 1
+                if number > max_attempts:
+                    raise AttemptsExhausted(
+                        f"all {max_attempts} attempt(s) of quiz {quiz_id} are used"
+                    )
+                row = {**values, "number": number, "submitted_at": at}
+                new_id = conn.execute(insert(attempts).values(**row)).inserted_primary_key
+        return Attempt(
+            new_id[0],
+            quiz_id,
+            student,
+            number,
+            at,
+            values["lang"],
+            values["score"],
+            values["max_score"],
+            json.loads(values["answers"]),
+            json.loads(values["scores"]),
+            key,
+        )
 
     def attempts(self, quiz_id: str, student: str | None = None) -> list[Attempt]:
         """Attempts of a quiz, of one student or of everyone, by student then number."""
@@ -209,7 +244,7 @@ class Store:
         if student is not None:
             query = query.where(attempts.c.student == student)
         query = query.order_by(attempts.c.student, attempts.c.number)
-        with self.engine.connect() as conn:
+        with _available("reading attempts"), self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(query)]
 
     def count(self, quiz_id: str | None = None) -> int:
@@ -217,5 +252,5 @@ class Store:
         query = select(func.count()).select_from(attempts)
         if quiz_id is not None:
             query = query.where(attempts.c.quiz_id == quiz_id)
-        with self.engine.connect() as conn:
+        with _available("counting attempts"), self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
