@@ -91,18 +91,120 @@ def test_values_check_hides_expected_values_unless_asked() -> None:
     assert "2.0" not in str(failure.value)
     with pytest.raises(CheckFailed, match="shape"):
         checks.check_values("v", {"w": np.zeros(3)}, {"w": [1.0, 2.0]})
+    with pytest.raises(CheckFailed, match="differs from the expected value") as failure:
+        checks.check_values("v", {"b": 0.4}, {"b": 0.5})
+    assert "0.1" not in str(failure.value), "a hidden number's distance gives it away"
+
+
+def test_a_wrong_array_of_the_right_shape_is_told_how_it_differs() -> None:
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_values("v", {"w": np.array([1.0, 2.0, -7.0])}, {"w": [1.0, 2.25, 7.0]})
+    message = str(failure.value)
+    assert "right shape (3,) but not the right value" in message
+    assert "2 of 3 values differ; the first at index 1" in message
+    assert "largest difference, about 1e+01, at index 2" in message
+    assert "2.25" not in message and "7.0" not in message.replace("-7.", "")
+    with pytest.raises(CheckFailed, match=r"first at index \(0, 1\)"):
+        checks.check_values("v", {"m": np.eye(2)}, {"m": np.ones((2, 2))})
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ([torch.tensor([1.0, 2.0]), torch.tensor([3.0])], "could not be read as numbers"),
+        ({"w": 1.0}, "is a dict that does not hold numbers"),
+        (None, "is None"),
+        (torch.ones(2, device="meta"), "'meta' device"),
+        (np.array([1.0, None], dtype=object), "does not hold numbers"),
+    ],
+)
+def test_values_that_are_not_numbers_get_a_message_naming_the_accepted_forms(
+    value: object, reason: str
+) -> None:
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_values("v", {"w": value}, {"w": [1.0, 2.0]})
+    assert reason in str(failure.value)
+    assert "a NumPy array, a torch tensor, a TensorFlow tensor" in str(failure.value)
+    assert "allow_pickle" not in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        (1.0, 2.0),
+        [1.0, 2.0],
+        np.array([1.0, 2.0], dtype=np.float32),
+        torch.tensor([1.0, 2.0], requires_grad=True),
+        torch.tensor([1.0, 2.0], dtype=torch.bfloat16),
+        [torch.tensor(1.0, requires_grad=True), torch.tensor(2.0, requires_grad=True)],
+        (np.float32(1.0), 2),
+    ],
+    ids=["tuple", "list", "float32", "requires-grad", "bfloat16", "list-of-tensors", "mixed"],
+)
+def test_every_allowed_form_of_an_answer_earns_its_points(value: object) -> None:
+    checks.check_values("v", {"w": value}, {"w": np.array([1.0, 2.0])}, rtol=1e-3)
+
+
+def test_a_float32_gradient_passes_the_float64_gradient_check() -> None:
+    points = [(torch.tensor(HIDDEN_POINT), torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))]
+    checks.check_gradient_function(
+        "g", lambda a, b: autograd_gradient(a, b).float(), norm_mean, points
+    )
+    with pytest.raises(CheckFailed, match="is None"):
+        checks.check_gradient_function("g", lambda a, b: None, norm_mean, points)
+
+
+def _gpu_state() -> tuple:
+    return (torch.cuda.is_available(), torch.cuda.device_count(), torch.cuda._is_compiled())
 
 
 def test_pick_device_is_checked_with_faked_availability() -> None:
     def right() -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
+    before = _gpu_state()
     checks.check_pick_device("pick", right)
+    checks.check_pick_device("pick", lambda: "cuda" if torch.cuda.device_count() else "cpu")
     with pytest.raises(CheckFailed, match="pick 'cuda'"):
         checks.check_pick_device("pick", lambda: "cpu")
     with pytest.raises(CheckFailed, match="without a GPU"):
         checks.check_pick_device("pick", lambda: "cuda")
-    assert torch.cuda.is_available() == torch.cuda.is_available()  # restored after faking
+    assert _gpu_state() == before, "faking a GPU must leave the real answer as it was"
+
+
+def test_a_gpu_is_faked_for_names_imported_before_the_fake() -> None:
+    from torch.cuda import device_count, is_available
+
+    def by_imported_name() -> str:
+        return "cuda:0" if is_available() else "cpu"
+
+    def by_count() -> torch.device:
+        return torch.device("cuda" if device_count() > 0 else "cpu")
+
+    checks.check_pick_device("pick", by_imported_name)
+    checks.check_pick_device("pick", by_count)
+    with checks.fake_cuda(True):
+        assert (is_available(), device_count()) == (True, 1)
+    with checks.fake_cuda(False):
+        assert (is_available(), device_count()) == (False, 0)
+
+
+def test_a_lightning_trainer_sees_the_faked_gpu() -> None:
+    import warnings
+
+    import lightning as L
+
+    def trainer_device(accelerator: str) -> torch.device:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trainer = L.Trainer(
+                accelerator=accelerator, devices=1, logger=False, enable_progress_bar=False
+            )
+        return trainer.strategy.root_device
+
+    checks.check_pick_device("trainer", lambda: trainer_device("auto"))
+    with pytest.raises(CheckFailed, match="pick 'cuda'"):
+        checks.check_pick_device("trainer", lambda: trainer_device("cpu"))
 
 
 def _step(device: str, hard_coded: str | None = None) -> tuple:
@@ -187,3 +289,39 @@ def test_tensorflow_pick_device_is_checked_with_a_faked_gpu() -> None:
     with checks.fake_tf_gpu(True):
         assert [d.device_type for d in tf.config.list_logical_devices("GPU")] == ["GPU"]
     assert all(d.device_type != "GPU" for d in tf.config.list_physical_devices())
+
+
+class SigmoidInsideForward(torch.nn.Module):
+    """One probability per sample, with the sigmoid applied in forward (no Sigmoid module)."""
+
+    def __init__(self, linear: torch.nn.Linear) -> None:
+        super().__init__()
+        self.linear = linear
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.linear(x))
+
+
+def test_one_probability_per_sample_is_read_as_a_probability_however_it_is_made() -> None:
+    dataset = data.load("blobs")
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.Adam(linear.parameters(), lr=0.1)
+    x, y = torch.tensor(dataset.train.x), torch.tensor(dataset.train.y).float()
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(linear(x)[:, 0], y)
+        loss.backward()
+        optimizer.step()
+    as_logits = checks.accuracy(linear, dataset.valid.x, dataset.valid.y)
+    assert as_logits > 0.85
+    wrapped = checks.accuracy(SigmoidInsideForward(linear), dataset.valid.x, dataset.valid.y)
+    as_module = checks.accuracy(
+        torch.nn.Sequential(linear, torch.nn.Sigmoid()), dataset.valid.x, dataset.valid.y
+    )
+    assert wrapped == as_module == as_logits
+
+
+def test_a_model_that_gives_no_predictions_is_told_what_is_accepted() -> None:
+    with pytest.raises(CheckFailed, match=r"torch\.nn\.Module, a keras\.Model or a function"):
+        checks.accuracy(42, *_hidden())

@@ -15,7 +15,7 @@ import numpy as np
 
 from grader import data
 from grader.checks._arrays import to_numpy
-from grader.checks.report import emit, require
+from grader.checks.report import CheckFailed, emit, require
 
 
 def _ends_with_sigmoid(model: Any) -> bool:
@@ -40,22 +40,26 @@ def _scores(model: Any, x: np.ndarray) -> np.ndarray:
         try:
             with torch.no_grad():
                 inputs = torch.tensor(np.asarray(x), dtype=torch.float32, device=device)
-                return to_numpy(model(inputs))
+                return to_numpy(model(inputs), "the model's output")
         finally:
             model.train(was_training)
     if hasattr(model, "predict") and hasattr(model, "layers"):  # a Keras model
-        return np.asarray(model.predict(x, verbose=0, batch_size=512))
+        return to_numpy(model.predict(x, verbose=0, batch_size=512), "the model's output")
     if callable(model):
-        return to_numpy(model(x))
-    raise TypeError(f"cannot get predictions from a {type(model).__name__}")
+        return to_numpy(model(x), "the predict function's output")
+    raise CheckFailed(
+        f"cannot get predictions from a {type(model).__name__}; give a torch.nn.Module, a "
+        "keras.Model or a function predict(x) that returns scores or labels"
+    )
 
 
 def predict_labels(model: Any, x: np.ndarray) -> np.ndarray:
     """Predicted class labels of ``model`` on ``x``.
 
-    Several outputs per sample: the largest wins. One output per sample: a probability if the
-    model ends with a sigmoid (threshold 0.5), otherwise a logit (threshold 0). A function may
-    also return labels directly.
+    Several outputs per sample: the largest wins. One output per sample: a probability
+    (threshold 0.5) if the model ends with a sigmoid layer or every output lies in [0, 1] (a
+    sigmoid applied inside ``forward``/``call``), otherwise a logit (threshold 0). A function
+    may also return labels directly.
     """
     scores = _scores(model, x)
     if scores.ndim == 2 and scores.shape[1] > 1:
@@ -63,7 +67,8 @@ def predict_labels(model: Any, x: np.ndarray) -> np.ndarray:
     scores = scores.reshape(len(x))
     if np.issubdtype(scores.dtype, np.integer) or np.issubdtype(scores.dtype, np.bool_):
         return scores.astype(np.int64)
-    threshold = 0.5 if _ends_with_sigmoid(model) else 0.0
+    probabilities = bool(np.all((scores >= 0) & (scores <= 1)))
+    threshold = 0.5 if probabilities or _ends_with_sigmoid(model) else 0.0
     return (scores > threshold).astype(np.int64)
 
 
@@ -91,7 +96,8 @@ def check_accuracy(
     """
     inputs = data.hidden_inputs(dataset)
     if transform is not None:
-        inputs = to_numpy(transform(inputs.copy())).astype(np.float32)
+        inputs = to_numpy(transform(inputs.copy()), f"{check}: the transformed inputs")
+        inputs = inputs.astype(np.float32)
     predictions = predict_labels(model, inputs)
     require(
         predictions.shape == (len(inputs),),

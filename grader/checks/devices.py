@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
@@ -25,17 +25,42 @@ def grading_device() -> str:
 
 @contextmanager
 def fake_cuda(available: bool) -> Iterator[None]:
-    """Make ``torch.cuda.is_available()`` (and the device count) report ``available``.
+    """Make PyTorch report one CUDA GPU (or none), whichever way the code asks.
 
-    Apple's MPS backend is reported unavailable as well, so the answer is deterministic.
+    The fake sits where every question ends up: the C-level device count
+    (``torch._C._cuda_getDeviceCount``, which also tells a CPU-only build "compiled with CUDA"),
+    with the NVML shortcut and the cached count turned off. So ``torch.cuda.is_available()``,
+    ``torch.cuda.device_count()`` and a name imported earlier with
+    ``from torch.cuda import is_available`` all see the same answer. Apple's MPS backend is
+    reported unavailable as well, so the answer is deterministic. Nothing is ever placed on
+    the fake GPU.
     """
     import torch
 
-    with (
-        mock.patch.object(torch.cuda, "is_available", lambda: available),
-        mock.patch.object(torch.cuda, "device_count", lambda: 1 if available else 0),
-        mock.patch.object(torch.backends.mps, "is_available", lambda: False),
-    ):
+    count = 1 if available else 0
+    cuda = torch.cuda
+    asked_before = (cuda.is_available, cuda.device_count)  # the functions as imported earlier
+    with ExitStack() as patches:
+        patches.enter_context(
+            mock.patch.object(torch._C, "_cuda_getDeviceCount", create=True, new=lambda: count)
+        )
+        for name, value in (
+            ("_nvml_based_avail", lambda: False),
+            ("_device_count_nvml", lambda: -1),
+            ("_device_count_amdsmi", lambda: -1),
+            ("_cached_device_count", None),
+        ):
+            if hasattr(cuda, name):
+                patches.enter_context(mock.patch.object(cuda, name, value))
+        patches.enter_context(mock.patch.object(cuda, "is_available", lambda: available))
+        patches.enter_context(mock.patch.object(cuda, "device_count", lambda: count))
+        patches.enter_context(mock.patch.object(torch.backends.mps, "is_available", lambda: False))
+        seen = (asked_before[0](), asked_before[1]())
+        if seen != (available, count):
+            raise RuntimeError(
+                f"fake_cuda({available}) could not reach this PyTorch {torch.__version__}: "
+                f"is_available() and device_count() still say {seen}"
+            )
         yield
 
 

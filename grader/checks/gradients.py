@@ -79,7 +79,8 @@ def check_gradient_function(
     computed_all = []
     try:
         for number, args in enumerate(points, start=1):
-            computed = to_numpy(gradient(*args)).astype(np.float64)
+            computed = to_numpy(gradient(*args), f"{check}: the gradient at test point {number}")
+            computed = computed.astype(np.float64)
             computed_all.append(computed)
             rest = [to_numpy(a).astype(np.float64) for a in args[1:]]
             numeric = numeric_gradient(lambda x, rest=rest: function(x, *rest), to_numpy(args[0]))
@@ -118,8 +119,8 @@ def check_torch_function(
             v = torch.from_numpy(_upstream(tuple(y.shape), number))
             (y * v).sum().backward()
             require(x.grad is not None, f"{check}: backward gave no gradient for the input")
-            outputs.append(to_numpy(y))
-            grads.append(to_numpy(x.grad))
+            outputs.append(to_numpy(y, f"{check}: the output at test point {number}"))
+            grads.append(to_numpy(x.grad, f"{check}: the gradient at test point {number}"))
 
             def weighted(z: np.ndarray, v: Any = v) -> float:
                 with torch.no_grad():
@@ -160,8 +161,8 @@ def check_tf_function(
             v = tf.constant(_upstream(tuple(y.shape), number))
             grad = tape.gradient(y, x, output_gradients=v)
             require(grad is not None, f"{check}: the tape found no gradient for the input")
-            outputs.append(to_numpy(y))
-            grads.append(to_numpy(grad))
+            outputs.append(to_numpy(y, f"{check}: the output at test point {number}"))
+            grads.append(to_numpy(grad, f"{check}: the gradient at test point {number}"))
 
             def weighted(z: np.ndarray, v: Any = v) -> float:
                 return float(tf.reduce_sum(function(tf.constant(z)) * v))

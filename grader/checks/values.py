@@ -10,9 +10,49 @@ import numpy as np
 from grader.checks._arrays import to_numpy
 from grader.checks.report import emit, require
 
+#: Arrays up to this many elements are printed in full where the expected value may be shown.
+SHOWN_ELEMENTS = 12
+
 
 def _describe(value: np.ndarray) -> str:
-    return f"an array of shape {value.shape}" if value.ndim else f"{value.item()!r}"
+    if value.ndim == 0:
+        return repr(value.item())
+    if value.size <= SHOWN_ELEMENTS:
+        return " ".join(np.array2string(value, precision=6, separator=", ").split())
+    return f"an array of shape {value.shape}"
+
+
+def _is_numeric(value: np.ndarray) -> bool:
+    return np.issubdtype(value.dtype, np.number) or np.issubdtype(value.dtype, np.bool_)
+
+
+def _how_they_differ(
+    got: np.ndarray, want: np.ndarray, rtol: float, atol: float, shown: bool
+) -> str:
+    """Where and by how much two same-shaped numeric arrays differ, without showing ``want``.
+
+    The largest difference is given to one significant digit: enough to tell a sign error
+    from a rounding error, not enough to read a hidden array back. For a single hidden number
+    (not ``shown``) the size of the difference would give the answer away, so it is left out.
+    """
+    got, want = got.astype(np.float64), want.astype(np.float64)
+    if got.ndim == 0:
+        size = f" by about {abs(got - want):.1g}" if shown else " by more than the tolerance"
+        return f"it differs from the expected value{size}"
+    wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
+    difference = np.where(np.isnan(got) | np.isnan(want), np.inf, np.abs(got - want))
+    first = _index(int(np.flatnonzero(wrong)[0]), got.shape)
+    largest = _index(int(difference.argmax()), got.shape)
+    return (
+        f"{int(wrong.sum())} of {got.size} values differ; the first at index {first}, "
+        f"the largest difference, about {float(difference.max()):.1g}, at index {largest}"
+    )
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> int | tuple[int, ...]:
+    """A flat position as the index a student would write: ``3`` or ``(1, 2)``."""
+    place = tuple(int(i) for i in np.unravel_index(flat, shape))
+    return place[0] if len(place) == 1 else place
 
 
 def check_values(
@@ -27,17 +67,30 @@ def check_values(
     """Check that each produced value is close to the expected one and emit them as evidence.
 
     ``expected`` usually comes from a hidden test; it is named in a failure message only when
-    ``show_expected`` is true (for public tests whose answer is no secret).
+    ``show_expected`` is true (for public tests whose answer is no secret). A value that is not
+    numbers in a regular shape fails with a message naming the accepted forms.
     """
-    arrays = {name: to_numpy(value) for name, value in produced.items()}
+    arrays = {name: to_numpy(value, f"{check}: {name}") for name, value in produced.items()}
     emit(check, "values", arrays, expect={"rtol": rtol, "atol": atol}, passed=None)
     for name, want in expected.items():
         require(name in arrays, f"{check}: no value named {name!r} was produced")
         got, want_array = arrays[name], np.asarray(want)
         require(
             got.shape == want_array.shape,
-            f"{check}: {name} should have shape {want_array.shape}, got {got.shape}",
+            f"{check}: {name} should have shape {want_array.shape}, got shape {got.shape}",
         )
+        hint = f"; expected {_describe(want_array)}" if show_expected else ""
+        if not (_is_numeric(got) and _is_numeric(want_array)):
+            require(
+                bool(np.array_equal(got, want_array)),
+                f"{check}: {name} is not what it should be (got {_describe(got)}{hint})",
+            )
+            continue
         close = bool(np.allclose(got.astype(float), want_array.astype(float), rtol=rtol, atol=atol))
-        hint = f", expected {_describe(want_array)}" if show_expected else ""
-        require(close, f"{check}: {name} is not what it should be (got {_describe(got)}{hint})")
+        if not close:
+            how = _how_they_differ(got, want_array, rtol, atol, show_expected)
+            shape = f"has the right shape {got.shape} but" if got.ndim else "is a number, but"
+            require(
+                False,
+                f"{check}: {name} {shape} not the right value ({how}; got {_describe(got)}{hint})",
+            )
