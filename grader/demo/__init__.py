@@ -1,0 +1,1 @@
+"""A simulated class for ``make demo``: submissions and quiz attempts, generated reproducibly."""

@@ -1,0 +1,111 @@
+"""``grader report`` and ``grader export``: thin commands over :mod:`grader.report`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.report import ReportError
+
+REPORTS = "reports"
+EXPORTS = "exports"
+
+
+def _course(root: str):
+    from grader.engine.autograde import load_course
+
+    return load_course(Path(root))
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Write the class report of the assignments given (or of the whole course)."""
+    from grader.engine.gradebook import GradebookError
+    from grader.quiz.config import db_url_from
+    from grader.report.render import write_report
+
+    course = _course(args.root)
+    name = "-".join(args.assignments) if args.assignments else "course"
+    output = Path(args.output) if args.output else course.root / REPORTS / f"{name}.html"
+    quiz_db = None if args.no_quizzes else db_url_from(db_url=args.quiz_db)
+    try:
+        written = write_report(
+            course,
+            output,
+            args.assignments or None,
+            quiz_db_url=quiz_db,
+            bank_dir=Path(args.bank) if args.bank else None,
+        )
+    except (ReportError, GradebookError) as error:
+        print(f"grader report: {error}", file=sys.stderr)
+        return 2
+    print(written)
+    return 0
+
+
+def _canvas_ids(pairs: list[str]) -> dict[str, str]:
+    ids = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value.strip().isdigit():
+            raise ReportError(f"--canvas-id wants ASSIGNMENT=NUMBER, got {pair!r}")
+        ids[name] = value.strip()
+    return ids
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the Canvas, Moodle and per-test CSV files of the course."""
+    from grader.report.exports import export_course
+
+    course = _course(args.root)
+    folder = Path(args.output_dir) if args.output_dir else course.root / EXPORTS
+    try:
+        written = export_course(
+            course,
+            folder,
+            args.assignments or None,
+            canvas_ids=_canvas_ids(args.canvas_id or []),
+            section=args.section,
+            bom=args.bom,
+        )
+    except ReportError as error:
+        print(f"grader export: {error}", file=sys.stderr)
+        return 2
+    for kind, path in written.items():
+        print(f"{kind}: {path}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add ``report`` and ``export`` to the top-level parser."""
+    parser = commands.add_parser(
+        "report", help="write the class report (HTML with figures) of assignments or the course"
+    )
+    parser.add_argument("assignments", nargs="*", help="assignments (default: the whole course)")
+    parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.add_argument("--output", help=f"HTML file (default: {REPORTS}/<assignment>.html)")
+    parser.add_argument(
+        "--quiz-db", help="quiz database URL (default: $GRADER_QUIZ_DB, else the quiz default)"
+    )
+    parser.add_argument("--no-quizzes", action="store_true", help="leave the quizzes out")
+    parser.add_argument("--bank", help="quiz bank folder (default: the course's quizzes/)")
+    parser.set_defaults(func=run_report)
+
+    parser = commands.add_parser(
+        "export", help="write CSV files for Canvas and Moodle gradebooks and per-test results"
+    )
+    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.add_argument("--output-dir", help=f"folder for the CSV files (default: {EXPORTS}/)")
+    parser.add_argument(
+        "--canvas-id",
+        action="append",
+        metavar="ASSIGNMENT=ID",
+        help="the Canvas assignment id of an assignment (repeat); without it Canvas creates "
+        "a new assignment column on import",
+    )
+    parser.add_argument("--section", default="", help="Canvas section written on every row")
+    parser.add_argument(
+        "--bom", action="store_true", help="start files with a UTF-8 byte-order mark (Excel)"
+    )
+    parser.set_defaults(func=run_export)

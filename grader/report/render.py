@@ -1,0 +1,170 @@
+"""Render the class report: collected data + SVG figures -> one static HTML file.
+
+The template (``templates/report.html``) ships in the package and is read with
+:mod:`importlib.resources`; the page has no script and loads nothing: styles and figures are
+inline, and links to executed notebooks are relative to the report, so the folder can be
+copied or served as is.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from grader.engine.autograde import Course
+from grader.report import plots
+from grader.report.collect import (
+    AssignmentData,
+    ConceptRow,
+    QuizData,
+    collect_assignment,
+    collect_quizzes,
+    gradebook_assignments,
+)
+from grader.report.exports import format_number
+
+TEMPLATE = "report.html"
+
+
+def _template_source(name: str) -> str:
+    return resources.files("grader.report").joinpath("templates", name).read_text("utf-8")
+
+
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment of the report: package templates, HTML autoescaping on."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_template_source),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda x: "" if x is None else format_number(float(x))
+    env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.0f}%"
+    env.filters["duration"] = _duration
+    return env
+
+
+def _duration(seconds: float) -> str:
+    if seconds <= 0:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes = rest // 60
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min" if minutes else "< 1 min"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One assignment's part of the page: its data and its figures."""
+
+    data: AssignmentData
+    distribution_svg: str
+    pass_rates_svg: str
+    times_svg: str
+    mean: float | None
+    median: float | None
+    links: dict[tuple[str, str], str]  # (student, notebook) -> relative link
+
+
+def _link(target: Path, base: Path) -> str:
+    relative = Path(os.path.relpath(target.resolve(), base.resolve()))
+    return urllib.parse.quote(relative.as_posix())
+
+
+def section(data: AssignmentData, report_dir: Path) -> Section:
+    """Figures, statistics and links for one assignment."""
+    fractions = [r.fraction for r in data.students if r.fraction is not None]
+    links = {
+        (row.student, nb.name): _link(nb.executed, report_dir)
+        for row in data.students
+        for nb in row.notebooks
+        if nb.executed is not None
+    }
+    return Section(
+        data=data,
+        distribution_svg=plots.score_distribution(fractions),
+        pass_rates_svg=plots.pass_rates(data.tests),
+        times_svg=plots.grading_times(data.grading_times()),
+        mean=statistics.fmean(fractions) if fractions else None,
+        median=statistics.median(fractions) if fractions else None,
+        links=links,
+    )
+
+
+def render(
+    course_id: str,
+    title: str,
+    sections: Sequence[Section],
+    quizzes: QuizData,
+    generated: datetime,
+) -> str:
+    """The report page as HTML text."""
+    concepts: Sequence[ConceptRow] = quizzes.concepts
+    students = sorted({row.student for s in sections for row in s.data.students})
+    totals = {
+        student: {
+            s.data.name: next((r for r in s.data.students if r.student == student), None)
+            for s in sections
+        }
+        for student in students
+    }
+    context: dict[str, Any] = {
+        "course_id": course_id,
+        "title": title,
+        "sections": sections,
+        "students": students,
+        "totals": totals,
+        "concepts": concepts,
+        "concepts_svg": plots.concept_gains(concepts),
+        "quiz_note": quizzes.note,
+        "generated": generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
+    }
+    return environment().get_template(TEMPLATE).render(**context)
+
+
+def write_report(
+    course: Course,
+    output: Path,
+    assignments: Sequence[str] | None = None,
+    quiz_db_url: str | None = None,
+    bank_dir: Path | None = None,
+    generated: datetime | None = None,
+) -> Path:
+    """Collect, draw and write the report of ``assignments`` (default: every assignment in the
+    gradebook) to ``output``; the quizzes come from ``quiz_db_url`` when given."""
+    chosen = list(assignments) if assignments else gradebook_assignments(course)
+    data = [collect_assignment(course, a) for a in chosen]
+    fractions: dict[str, float] = {}
+    for item in data:
+        fractions.update(item.notebook_fractions())
+    quizzes = QuizData(note="no quiz database given")
+    if quiz_db_url:
+        quizzes = collect_quizzes(quiz_db_url, fractions, bank_dir)
+        if assignments:  # an assignment's report keeps the concepts of its own notebooks
+            own = {nb for item in data for nb in item.notebooks}
+            kept = tuple(c for c in quizzes.concepts if own & set(c.notebooks))
+            quizzes = QuizData(
+                kept, quizzes.note if kept else "no quiz concept names these notebooks"
+            )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    title = f"{course.course_id}: " + (", ".join(chosen) if assignments else "whole course")
+    page = render(
+        course.course_id,
+        title,
+        [section(item, output.parent) for item in data],
+        quizzes,
+        generated or datetime.now(UTC),
+    )
+    temporary = output.with_name(f".{output.name}.partial")
+    temporary.write_text(page, encoding="utf-8")
+    temporary.replace(output)
+    return output
