@@ -6,17 +6,14 @@ Each room exposes ``register(subparsers)``, which adds its commands and sets ``f
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every room's commands registered."""
     from grader import course
     from grader.engine import cli as engine_cli
-    from grader.i18n import cli as i18n_cli
     from grader.quiz import cli as quiz_cli
     from grader.report import cli as report_cli
 
@@ -27,24 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     course.register(commands)
     engine_cli.register(commands)
-    i18n_cli.register(commands)
     quiz_cli.register(commands)
     report_cli.register(commands)
     return parser
 
 
-def with_environment_on_path() -> None:
-    """Put this interpreter's ``bin/`` first on ``PATH``, so that ``.venv/bin/grader`` works
-    without activating the environment (nbgrader's gradebook runs ``alembic`` as a command)."""
-    bindir = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
-    if bindir not in path.split(os.pathsep):
-        os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``grader`` command and return its exit status."""
-    with_environment_on_path()
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 
