@@ -75,10 +75,19 @@ def assignments_in(root: Path) -> list[str]:
 
 
 def release(root: Path, assignments: list[str] | None = None) -> list[str]:
-    """Regenerate ``release/`` from ``source/`` for the given assignments (default: all)."""
+    """Regenerate ``release/`` from ``source/`` for the given assignments (default: all).
+
+    Where the course has translations (``locale/<language>/*.po``), the translated assignments
+    (``frameworks-he``, ...) are first rebuilt into ``source/`` from the English notebooks, all
+    or nothing (:func:`grader.i18n.build.build_translations`), then released like the others.
+    """
+    from grader.i18n.build import build_translations, stub_options
+
     chosen = assignments or assignments_in(root)
+    translated = build_translations(root, chosen)
+    chosen = chosen + [a for a in translated if a not in chosen]
     for assignment in chosen:
-        run_nbgrader(root, "generate_assignment", assignment, "--force")
+        run_nbgrader(root, "generate_assignment", assignment, "--force", *stub_options(assignment))
     return chosen
 
 
@@ -163,7 +172,13 @@ def score_table(results: list[TestScore]) -> str:
 
 
 def _release_command(args: argparse.Namespace) -> int:
-    done = release(Path(args.root).resolve(), args.assignments or None)
+    from grader.i18n import TranslationError
+
+    try:
+        done = release(Path(args.root).resolve(), args.assignments or None)
+    except TranslationError as error:
+        print(f"grader release: {error}", file=sys.stderr)
+        return 1
     print(f"released: {', '.join(done)}")
     return 0
 

@@ -23,6 +23,7 @@ from grader.checks.gradients import (
     numeric_gradient,
     relative_error,
 )
+from grader.checks.messages import current_language, say, set_language
 from grader.checks.overfitting import (
     best_epoch,
     check_answers,
@@ -47,6 +48,7 @@ __all__ = [
     "check_tf_function",
     "check_torch_function",
     "check_values",
+    "current_language",
     "devices_of",
     "early_stopping_epoch",
     "emit",
@@ -58,4 +60,6 @@ __all__ = [
     "predict_labels",
     "relative_error",
     "require",
+    "say",
+    "set_language",
 ]
