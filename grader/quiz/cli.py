@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 from pathlib import Path
 
 import yaml
 
 from grader.quiz.bank import QuizError, default_bank_dir, load_bank, load_schema, parse_quiz
-from grader.quiz.config import ConfigError, db_url_from, load_settings
+from grader.quiz.config import ConfigError, Settings, db_url_from, load_settings
+from grader.quiz.migrate import SchemaError
+from grader.quiz.store import DatabaseUnavailable
 
 
 def _bank(args: argparse.Namespace):  # -> dict[str, Quiz]
@@ -47,28 +50,81 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _announce(settings: Settings, host: str, port: int, workers: int) -> None:
+    """Tell the instructor where the server and the dashboard are (on the terminal, not in the
+    server's log): the sign-in URL with the token only when the credentials were just made."""
+    from sqlalchemy.engine import make_url
+
+    base = f"http://{host}:{port}"
+    db = make_url(settings.db_url).render_as_string(hide_password=True)
+    lines = [f"Quiz server: {base} ({workers} worker process(es), database {db})"]
+    if settings.credentials_created and settings.credentials_file is not None:
+        lines += [
+            f"New secret and instructor token stored in {settings.credentials_file} "
+            "(readable only by you).",
+            f"Instructor dashboard (sign in once): {base}/instructor?token="
+            f"{settings.instructor_token}",
+        ]
+    elif settings.credentials_file is not None:
+        lines.append(
+            f"Instructor dashboard: {base}/instructor (the instructor token is in "
+            f"{settings.credentials_file})"
+        )
+    else:
+        lines.append(f"Instructor dashboard: {base}/instructor (the configured instructor token)")
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the quiz web app with uvicorn until interrupted."""
+    """Run the quiz web app with uvicorn, ``--workers`` processes on one database, until
+    interrupted. The schema is created or migrated once, before the workers start."""
     import uvicorn
 
-    from grader.quiz.app import create_app
+    from grader.quiz.logs import log_config
     from grader.quiz.store import Store
+    from grader.quiz.worker import hand_over
 
+    if args.workers < 1:
+        return _fail("--workers must be at least 1")
     settings = load_settings(
         db_url=args.db,
         secret_file=args.secret_file,
         instructor_token_file=args.instructor_token_file,
     )
-    bank = _bank(args)
-    with Store.open(settings.db_url) as store:
-        app = create_app(settings, bank, store)
-        uvicorn.run(
-            app,
-            host=args.host,
-            port=args.port,
-            log_level=args.log_level,
-            access_log=args.access_log,
-        )
+    bank_dir = (Path(args.bank) if args.bank else default_bank_dir()).resolve()
+    load_bank(bank_dir)  # the bank's problems, before any worker starts
+    with Store.open(settings.db_url):
+        pass  # created or migrated to the current revision
+    _announce(settings, args.host, args.port, args.workers)
+    hand_over(settings, bank_dir, os.environ)  # inherited by uvicorn's worker processes
+    uvicorn.run(
+        "grader.quiz.worker:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=log_config(),
+        log_level=args.log_level,
+        access_log=args.access_log,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the quiz database's schema to this version's revision."""
+    from sqlalchemy.engine import make_url
+
+    from grader.quiz import migrate
+    from grader.quiz.store import make_engine
+
+    url = db_url_from(db_url=args.db)
+    engine = make_engine(url)
+    try:
+        revision = migrate.migrate(engine)
+    finally:
+        engine.dispose()
+    print(f"{make_url(url).render_as_string(hide_password=True)}: at revision {revision}")
     return 0
 
 
@@ -191,6 +247,8 @@ def _guarded(func):  # turn expected errors into a message and exit status 1 or 
             return 1
         except (ConfigError, KeyError, OSError, ValueError) as exc:
             return _fail(str(exc).strip("'\""))
+        except (DatabaseUnavailable, SchemaError) as exc:
+            return _fail(str(exc))
 
     run.__doc__ = func.__doc__
     return run
@@ -215,9 +273,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on the one database (PostgreSQL for more than one or two)",
+    )
+    p.add_argument(
         "--db", help="SQLAlchemy URL of the results (default $GRADER_QUIZ_DB or sqlite:///quiz.db)"
     )
-    p.add_argument("--secret-file", help="file with the token secret (or $GRADER_QUIZ_SECRET)")
+    p.add_argument(
+        "--secret-file",
+        help="file with the token secret (or $GRADER_QUIZ_SECRET; default: made on first start)",
+    )
     p.add_argument(
         "--instructor-token-file",
         help="file with the instructor token (or $GRADER_QUIZ_INSTRUCTOR_TOKEN)",
@@ -233,8 +300,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--base-url", default="http://127.0.0.1:8000")
     p.add_argument("--ttl-days", type=float, help="link validity in days (default 60)")
     p.add_argument("--secret-file")
-    p.add_argument("--gradebook", help="nbgrader gradebook URL for the default roster")
+    p.add_argument(
+        "--gradebook",
+        help="nbgrader gradebook URL for the default roster (default sqlite:///./gradebook.db)",
+    )
     p.add_argument("--course-id", default="frameworks")
+
+    p = add("migrate", cmd_migrate, "create or upgrade the quiz database's schema")
+    p.add_argument("--db", help="SQLAlchemy URL (default $GRADER_QUIZ_DB or sqlite:///quiz.db)")
 
     p = add("export", cmd_export, "print a CSV with one row per attempt")
     p.add_argument("quiz")

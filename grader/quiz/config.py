@@ -1,8 +1,10 @@
 """Settings of the quiz server, from the environment and command-line overrides.
 
-The signing secret is never built in: it comes from ``GRADER_QUIZ_SECRET`` or a file named by
-``GRADER_QUIZ_SECRET_FILE`` (or ``--secret-file``). The instructor token likewise comes from
-``GRADER_QUIZ_INSTRUCTOR_TOKEN`` or ``GRADER_QUIZ_INSTRUCTOR_TOKEN_FILE``.
+The signing secret is never built in. It comes from ``GRADER_QUIZ_SECRET`` or a file named by
+``GRADER_QUIZ_SECRET_FILE`` (or ``--secret-file``); without either, from the server's own
+credentials file (``grader.quiz.credentials``), made with a random secret on first use. The
+instructor token likewise comes from ``GRADER_QUIZ_INSTRUCTOR_TOKEN`` or
+``GRADER_QUIZ_INSTRUCTOR_TOKEN_FILE``, else from the same credentials file. The variables win.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.quiz import credentials
 from grader.quiz.tokens import MIN_SECRET_BYTES
 
 DEFAULT_DB = "sqlite:///quiz.db"
@@ -33,6 +36,8 @@ class Settings:
     bank_dir: Path | None = None
     token_ttl_s: int = DEFAULT_TTL_S
     max_body_bytes: int = DEFAULT_MAX_BODY
+    credentials_file: Path | None = None  # where secret or token came from, if from the file
+    credentials_created: bool = False
 
 
 def _from_file_or_env(env: Mapping[str, str], name: str, file: str | None) -> str | None:
@@ -45,20 +50,27 @@ def _from_file_or_env(env: Mapping[str, str], name: str, file: str | None) -> st
     return env.get(name) or None
 
 
-def read_secret(env: Mapping[str, str] | None = None, secret_file: str | None = None) -> bytes:
-    """The token-signing secret from a file or the environment; ConfigError if absent or short."""
-    env = os.environ if env is None else env
-    value = _from_file_or_env(env, "GRADER_QUIZ_SECRET", secret_file)
-    if not value:
-        raise ConfigError(
-            "no quiz secret: set GRADER_QUIZ_SECRET (or GRADER_QUIZ_SECRET_FILE, or pass "
-            "--secret-file) to a random string of at least 16 characters, e.g. the output of "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-        )
-    secret = value.encode("utf-8")
+def _checked(secret: bytes) -> bytes:
     if len(secret) < MIN_SECRET_BYTES:
         raise ConfigError(f"the quiz secret must be at least {MIN_SECRET_BYTES} bytes long")
     return secret
+
+
+def read_secret(env: Mapping[str, str] | None = None, secret_file: str | None = None) -> bytes:
+    """The token-signing secret from ``--secret-file``, ``GRADER_QUIZ_SECRET_FILE`` or
+    ``GRADER_QUIZ_SECRET``, else from the credentials file (made on first use)."""
+    env = os.environ if env is None else env
+    value = _from_file_or_env(env, "GRADER_QUIZ_SECRET", secret_file)
+    if value:
+        return _checked(value.encode("utf-8"))
+    return _checked(_credentials(env).secret.encode("utf-8"))
+
+
+def _credentials(env: Mapping[str, str]) -> credentials.Credentials:
+    try:
+        return credentials.load_or_create(credentials.default_path(env))
+    except credentials.CredentialsError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def load_settings(
@@ -70,17 +82,25 @@ def load_settings(
     bank_dir: Path | None = None,
     token_ttl_s: int | None = None,
 ) -> Settings:
-    """Settings from the environment, with explicit arguments taking precedence."""
+    """Settings from the environment, with explicit arguments taking precedence; what is not
+    set comes from the credentials file, made with random values on first use."""
     env = os.environ if env is None else env
     ttl = token_ttl_s or int(env.get("GRADER_QUIZ_TOKEN_TTL", DEFAULT_TTL_S))
+    secret_text = _from_file_or_env(env, "GRADER_QUIZ_SECRET", secret_file)
+    token = _from_file_or_env(env, "GRADER_QUIZ_INSTRUCTOR_TOKEN", instructor_token_file)
+    stored = None
+    if not secret_text or not token:
+        stored = _credentials(env)
+        secret_text = secret_text or stored.secret
+        token = token or stored.instructor_token
     return Settings(
-        secret=read_secret(env, secret_file),
+        secret=_checked(secret_text.encode("utf-8")),
         db_url=db_url or env.get("GRADER_QUIZ_DB") or DEFAULT_DB,
-        instructor_token=_from_file_or_env(
-            env, "GRADER_QUIZ_INSTRUCTOR_TOKEN", instructor_token_file
-        ),
+        instructor_token=token,
         bank_dir=bank_dir,
         token_ttl_s=ttl,
+        credentials_file=stored.path if stored else None,
+        credentials_created=stored.created if stored else False,
     )
 
 

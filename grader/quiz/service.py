@@ -97,9 +97,16 @@ def attempt_view(quiz: Quiz, attempt: Attempt, lang: str, attempts_used: int) ->
 
 
 def submit(
-    store: Store, quiz: Quiz, student: str, raw_answers: Any, lang: str
+    store: Store,
+    quiz: Quiz,
+    student: str,
+    raw_answers: Any,
+    lang: str,
+    request_key: str | None = None,
 ) -> tuple[Attempt, AttemptScore]:
-    """Check, score and store one submission; raise AnswerError or AttemptsExhausted."""
+    """Check, score and store one submission; raise AnswerError or AttemptsExhausted.
+
+    A ``request_key`` already stored for this student returns that attempt (a resend)."""
     answers = normalize_answers(quiz, raw_answers)
     result = _score_attempt(quiz, answers)
     stored_answers = {k: list(v) if isinstance(v, tuple) else v for k, v in answers.items()}
@@ -112,6 +119,7 @@ def submit(
         result.max_score,
         stored_answers,
         {q.id: q.score for q in result.questions},
+        request_key=request_key,
     )
     return attempt, result
 

@@ -161,6 +161,11 @@ class Store:
         finally:
             engine.dispose()
 
+    def check_schema(self) -> None:
+        """Raise SchemaError unless the database is migrated to this version's revision."""
+        with _available("checking the schema"):
+            migrate.check(self.engine)
+
     def add_attempt(
         self,
         quiz_id: str,

@@ -55,8 +55,9 @@ def bar_chart(
     return Markup("".join(parts))
 
 
-def page(env: Environment, data: dict[str, Any]) -> str:
-    """The dashboard page for a ``stats.summary`` result."""
+def page(env: Environment, data: dict[str, Any], csrf: str = "") -> str:
+    """The dashboard page for a ``stats.summary`` result; ``csrf`` is the session's value for
+    the sign-out form (empty: signed in by header, no form)."""
     plots: dict[str, dict[str, Markup]] = {}
     for qid, q in data["quizzes"].items():
         labels = [f"{10 * i}-{10 * (i + 1)}%" for i in range(len(q["distribution"]))]
@@ -95,5 +96,5 @@ def page(env: Environment, data: dict[str, Any]) -> str:
         for g in data["gains"]
     ]
     return env.get_template("dashboard.html").render(
-        data=data, plots=plots, gain_plots=gain_plots, lang="en", dir="ltr"
+        data=data, plots=plots, gain_plots=gain_plots, csrf=csrf, lang="en", dir="ltr"
     )

@@ -81,17 +81,8 @@
     button.disabled = true;
     errorBox.hidden = true;
     try {
-      const response = await fetch(form.dataset.api, {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/json",
-          "Authorization": "Bearer " + form.elements.token.value,
-        },
-        body: JSON.stringify({ answers: collect(), lang: form.elements.lang.value }),
-      });
-      const data = await response.json();
-      if (!response.ok) { throw new Error(data.detail || response.statusText); }
-      show(data);
+      show(await send(collect()));
+      form.elements.submission.value = newKey();  // the next submission is a new attempt
     } catch (err) {
       errorBox.textContent = t.error + ": " + err.message;
       errorBox.hidden = false;
@@ -99,4 +90,45 @@
       button.disabled = false;
     }
   });
+
+  // A random key per submission: resent after a lost answer or a 503, it is stored only once.
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  function pause(seconds) {
+    return new Promise((resolve) => { setTimeout(resolve, 1000 * seconds); });
+  }
+
+  // POST the answers; a busy or restarting server (503, no answer) is tried again, same key.
+  async function send(answers) {
+    const body = JSON.stringify({ answers: answers, lang: form.elements.lang.value });
+    for (let round = 0; ; round++) {
+      let response;
+      try {
+        response = await fetch(form.dataset.api, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/json",
+            "Authorization": "Bearer " + form.elements.token.value,
+            "Idempotency-Key": form.elements.submission.value,
+          },
+          body: body,
+        });
+      } catch (err) {
+        if (round >= 4) { throw err; }
+        await pause(2);
+        continue;
+      }
+      if (response.status === 503 && round < 4) {
+        await pause(Math.min(10, Number(response.headers.get("Retry-After")) || 2));
+        continue;
+      }
+      const data = await response.json();
+      if (!response.ok) { throw new Error(data.detail || response.statusText); }
+      return data;
+    }
+  }
 })();
