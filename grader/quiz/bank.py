@@ -406,3 +406,94 @@ def load_bank(bank_dir: Path | None = None) -> dict[str, Quiz]:
 def text_in(text: Text, lang: str) -> str:
     """The text in ``lang``, falling back to English, then to any language present."""
     return text.get(lang) or text.get("en") or next(iter(text.values()), "")
+
+
+#: ``grader quiz check`` reports a quiz whose single-choice questions give their answer away:
+#: the correct option is the uniquely longest in more than MAX_LONGEST_SHARE of them (in any
+#: language), or sits at one position of the file order in more than MAX_POSITION_SHARE of them.
+#: With three or four options, chance alone puts the correct one at a given place about a third or
+#: a quarter of the time; 0.4 leaves room for chance and still catches a habit of the author.
+MAX_LONGEST_SHARE = 0.4
+MAX_POSITION_SHARE = 0.4
+#: Fewer single-choice questions than this say nothing about a habit; the check skips the quiz.
+MIN_BALANCE_QUESTIONS = 4
+
+
+@dataclass(frozen=True)
+class Balance:
+    """Where the correct option of each single-choice question sits: which questions have it as
+    the uniquely longest option (per language), and which have it at each position of the file
+    order (0 = first)."""
+
+    questions: int
+    longest: Mapping[str, tuple[str, ...]]
+    positions: Mapping[int, tuple[str, ...]]
+
+    def longest_share(self, lang: str) -> float:
+        """The share of questions whose correct option is the uniquely longest in ``lang``."""
+        return len(self.longest.get(lang, ())) / self.questions if self.questions else 0.0
+
+    def position_share(self) -> tuple[int, float]:
+        """The most common position of the correct option (0 = first) and its share."""
+        if not self.questions:
+            return 0, 0.0
+        position, ids = max(self.positions.items(), key=lambda item: (len(item[1]), -item[0]))
+        return position, len(ids) / self.questions
+
+
+def _uniquely_longest(q: Question, lang: str) -> bool:
+    lengths = [len(text_in(o.text, lang).strip()) for o in q.options]
+    best = max(lengths)
+    correct = next(i for i, o in enumerate(q.options) if o.correct)
+    return lengths[correct] == best and lengths.count(best) == 1
+
+
+def answer_balance(quiz: Quiz) -> Balance:
+    """Find, over the quiz's single-choice questions, those whose correct option is the uniquely
+    longest (per language) and those whose correct option is at each position of the file order."""
+    single = [q for q in quiz.questions if q.type == "single" and len(q.correct_ids) == 1]
+    longest = {
+        lang: tuple(q.id for q in single if _uniquely_longest(q, lang)) for lang in quiz.languages
+    }
+    positions: dict[int, tuple[str, ...]] = {}
+    for q in single:
+        index = next(i for i, o in enumerate(q.options) if o.correct)
+        positions[index] = (*positions.get(index, ()), q.id)
+    return Balance(len(single), longest, positions)
+
+
+def balance_problems(quiz: Quiz) -> list[Problem]:
+    """Problems when the correct options of a quiz are recognisable by length or by position.
+
+    Not part of loading (an imported quiz stays usable); ``grader quiz check`` reports them."""
+    balance = answer_balance(quiz)
+    if balance.questions < MIN_BALANCE_QUESTIONS:
+        return []
+    problems = []
+    for lang in quiz.languages:
+        if balance.longest_share(lang) > MAX_LONGEST_SHARE:
+            ids = balance.longest[lang]
+            problems.append(
+                Problem(
+                    quiz.source,
+                    None,
+                    f"options.text.{lang}",
+                    f"the correct option is the uniquely longest in {len(ids)} of "
+                    f"{balance.questions} single-choice questions ({', '.join(ids)}; at most "
+                    f"{MAX_LONGEST_SHARE:.0%} allowed): shorten it or lengthen a wrong one",
+                )
+            )
+    position, share = balance.position_share()
+    if share > MAX_POSITION_SHARE:
+        ids = balance.positions[position]
+        problems.append(
+            Problem(
+                quiz.source,
+                None,
+                "options",
+                f"the correct option is option {position + 1} in {len(ids)} of "
+                f"{balance.questions} single-choice questions ({', '.join(ids)}; at most "
+                f"{MAX_POSITION_SHARE:.0%} allowed): move some of them",
+            )
+        )
+    return problems

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import yaml
 
-from grader.quiz.bank import QuizError, default_bank_dir, load_bank, load_schema, parse_quiz
+from grader.quiz.bank import (
+    QuizError,
+    balance_problems,
+    default_bank_dir,
+    load_bank,
+    load_schema,
+    parse_quiz,
+)
 from grader.quiz.config import ConfigError, Settings, db_url_from, load_settings
 from grader.quiz.migrate import SchemaError
 from grader.quiz.store import DatabaseUnavailable
@@ -41,6 +48,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) in the quiz bank", file=sys.stderr)
+        return 1
+    given_away = [p for quiz in bank.values() for p in balance_problems(quiz)]
+    for problem in given_away:
+        print(problem, file=sys.stderr)
+    if given_away:
+        count = len(given_away)
+        print(f"{count} problem(s): answers recognisable by length or position", file=sys.stderr)
         return 1
     for quiz in bank.values():
         print(

@@ -12,7 +12,14 @@ import pytest
 import yaml
 
 from grader.cli import main
-from grader.quiz.bank import QuizError, load_bank
+from grader.quiz.bank import (
+    MAX_LONGEST_SHARE,
+    MAX_POSITION_SHARE,
+    QuizError,
+    answer_balance,
+    balance_problems,
+    load_bank,
+)
 from tests.quiz.conftest import BANK_DIR
 
 HEBREW = re.compile(r"[\u0590-\u05FF]")
@@ -76,9 +83,26 @@ def test_hebrew_uses_the_lessons_terms(bank):
         "שגיאת הוולידציה",
         "רגולריזציה",
         "שגיאות הטיה",
-        "שגיאות שונות",
+        "שגיאות מסוג שונות",
     ]:
         assert term in hebrew, term
+
+
+def test_hebrew_has_none_of_the_known_slips(bank):
+    """Phrases a native instructor would not write: "שגיאות שונות" reads as "various errors",
+    the others are grammar slips or the wrong term."""
+    hebrew = " ".join(t["he"] for quiz in bank.values() for *_, t, _ in all_texts(quiz))
+    for slip in ["שגיאות שונות", "חצי הראשון", "הבחירה הניידת", "משוכפל", "מטרות שלמות"]:
+        assert slip not in hebrew, slip
+
+
+def test_answer_keys_and_feedback_say_what_is_true(bank):
+    pre, post = bank["frameworks-pre"], bank["frameworks-post"]
+    # a GPU speeds arithmetic up; it is no reason to stop writing backward passes by hand
+    assert post.question("q01").correct_ids == ("b",)
+    # the gradient points uphill; descent goes against it
+    correct = pre.question("q03").feedback["correct"]["en"]
+    assert "uphill" in correct and "downhill" not in correct
 
 
 def test_each_quiz_covers_every_section_and_post_retests_pre(bank):
@@ -188,3 +212,50 @@ def test_check_command(tmp_path, capsys):
     assert main(["quiz", "check", "--bank", str(folder)]) == 1
     err = capsys.readouterr().err
     assert "frameworks-pre.yaml: question q04: field text.he" in err
+
+
+@pytest.mark.parametrize("quiz_id", ["frameworks-pre", "frameworks-post"])
+def test_shipped_quizzes_give_no_answer_away_by_length_or_position(bank, quiz_id):
+    quiz = bank[quiz_id]
+    balance = answer_balance(quiz)
+    assert balance.questions >= 8
+    for lang in quiz.languages:
+        assert balance.longest_share(lang) <= MAX_LONGEST_SHARE, (lang, balance.longest[lang])
+    assert balance.position_share()[1] <= MAX_POSITION_SHARE, balance.positions
+    assert balance_problems(quiz) == []
+
+
+def _correct_first(data):
+    for q in data["questions"]:
+        if q["type"] == "single":
+            q["options"].sort(key=lambda o: not o["correct"])
+
+
+def _correct_longest(data):
+    for q in data["questions"]:
+        if q["type"] == "single":
+            for o in q["options"]:
+                if o["correct"]:
+                    o["text"]["en"] += ", which is what the lecture explained in detail"
+
+
+def test_check_reports_answers_given_away_by_position(tmp_path, capsys):
+    folder = _broken_bank(tmp_path, _correct_first)
+    assert main(["quiz", "check", "--bank", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "frameworks-pre.yaml: quiz: field options: the correct option is option 1 in 8 of 8" in err
+    )
+    assert "frameworks-post" not in err and "longest" not in err
+
+
+def test_check_reports_answers_given_away_by_length(tmp_path, capsys):
+    folder = _broken_bank(tmp_path, _correct_longest)
+    assert main(["quiz", "check", "--bank", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        "frameworks-pre.yaml: quiz: field options.text.en: the correct option is the uniquely"
+        in err
+    )
+    assert "longest in 8 of 8 single-choice questions (q02, q05" in err
+    assert "options.text.he" not in err and "option 1 in" not in err
