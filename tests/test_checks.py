@@ -325,3 +325,37 @@ def test_one_probability_per_sample_is_read_as_a_probability_however_it_is_made(
 def test_a_model_that_gives_no_predictions_is_told_what_is_accepted() -> None:
     with pytest.raises(CheckFailed, match=r"torch\.nn\.Module, a keras\.Model or a function"):
         checks.accuracy(42, *_hidden())
+
+
+def test_a_network_without_a_nonlinearity_is_told_it_is_linear() -> None:
+    torch.manual_seed(0)
+    stacked = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Linear(16, 3))
+    with pytest.raises(CheckFailed, match="linear function of its inputs"):
+        checks.check_nonlinear("multi", stacked, 4)
+    with pytest.raises(CheckFailed, match="linear function"):  # a softmax on top is no help
+        checks.check_nonlinear("multi", torch.nn.Sequential(stacked, torch.nn.Softmax(dim=1)), 4)
+    for activation in (torch.nn.ReLU(), torch.nn.Tanh(), torch.nn.Sigmoid()):
+        torch.manual_seed(0)
+        real = torch.nn.Sequential(torch.nn.Linear(4, 16), activation, torch.nn.Linear(16, 3))
+        checks.check_nonlinear("multi", real, 4)
+    checks.check_nonlinear("multi", lambda x: np.zeros(len(x), dtype=np.int64), 4)  # labels
+
+
+def test_a_keras_network_is_judged_by_what_it_computes() -> None:
+    import keras
+
+    def build(hidden: str | None) -> keras.Model:
+        keras.utils.set_random_seed(0)
+        inputs = keras.Input((4,))
+        x = keras.layers.Dense(8, activation=hidden)(inputs)
+        return keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(x))
+
+    checks.check_nonlinear("multi", build("relu"), 4)
+    with pytest.raises(CheckFailed, match="linear function"):
+        checks.check_nonlinear("multi", build(None), 4)
+
+
+def test_a_yes_or_no_claim_fails_with_its_advice() -> None:
+    checks.check_that("c", "in_order", True, "unused")
+    with pytest.raises(CheckFailed, match="c: swap them"):
+        checks.check_that("c", "in_order", False, "swap them")

@@ -6,7 +6,7 @@ autograde`` and the student's own Validate give readable messages) and emits *ev
 imported lazily, so a PyTorch notebook never pays for importing TensorFlow.
 """
 
-from grader.checks.accuracy import accuracy, check_accuracy, predict_labels
+from grader.checks.accuracy import accuracy, check_accuracy, predict_labels, scores_of
 from grader.checks.devices import (
     check_follows_device,
     check_on_device,
@@ -32,20 +32,24 @@ from grader.checks.overfitting import (
     generalization_gap,
 )
 from grader.checks.report import CheckFailed, emit, require
-from grader.checks.values import check_values
+from grader.checks.structure import affine_residual, check_nonlinear
+from grader.checks.values import check_that, check_values
 
 __all__ = [
     "CheckFailed",
     "accuracy",
+    "affine_residual",
     "best_epoch",
     "check_accuracy",
     "check_answers",
     "check_follows_device",
     "check_gap_narrowed",
     "check_gradient_function",
+    "check_nonlinear",
     "check_on_device",
     "check_pick_device",
     "check_tf_function",
+    "check_that",
     "check_torch_function",
     "check_values",
     "current_language",
@@ -61,5 +65,6 @@ __all__ = [
     "relative_error",
     "require",
     "say",
+    "scores_of",
     "set_language",
 ]

@@ -30,7 +30,8 @@ def _ends_with_sigmoid(model: Any) -> bool:
     return False
 
 
-def _scores(model: Any, x: np.ndarray) -> np.ndarray:
+def scores_of(model: Any, x: np.ndarray) -> np.ndarray:
+    """The outputs of a ``torch.nn.Module``, a ``keras.Model`` or a function on ``x``."""
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
         parameter = next(model.parameters(), None)
@@ -61,7 +62,7 @@ def predict_labels(model: Any, x: np.ndarray) -> np.ndarray:
     sigmoid applied inside ``forward``/``call``), otherwise a logit (threshold 0). A function
     may also return labels directly.
     """
-    scores = _scores(model, x)
+    scores = scores_of(model, x)
     if scores.ndim == 2 and scores.shape[1] > 1:
         return scores.argmax(axis=1)
     scores = scores.reshape(len(x))

@@ -94,3 +94,13 @@ def check_values(
                 False,
                 f"{check}: {name} {shape} not the right value ({how}; got {_describe(got)}{hint})",
             )
+
+
+def check_that(check: str, claim: str, holds: bool, advice: str) -> None:
+    """Check one yes-or-no property of the student's answer, named ``claim``.
+
+    The evidence is ``{claim: 1}`` or ``{claim: 0}``, judged like any value against the
+    reference's 1; ``advice`` is the message when it does not hold.
+    """
+    emit(check, "values", {claim: int(bool(holds))}, expect={"rtol": 0, "atol": 0}, passed=holds)
+    require(bool(holds), f"{check}: {advice}")

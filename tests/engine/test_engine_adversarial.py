@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from grader.engine.autograde import grade_submission, load_course, prepare
+from grader.engine.autograde import autograde, load_course
 from grader.engine.gradebook import recorded_scores
 from grader.engine.kernel import Timeouts
 from grader.engine.sandbox import Limits, SandboxPolicy
+from grader.engine.schedule import ClusterOptions
 
 from .conftest import options, shared_once, submit, toy_labels
 
@@ -35,7 +41,7 @@ def attempt(label, action):
         action()
         print(label, "LEAKED")
     except Exception as error:
-        print(label, "blocked", type(error).__name__)
+        print(label, "blocked", type(error).__name__, getattr(error, "errno", None))
 """
 
 SNOOP = (
@@ -49,7 +55,7 @@ attempt("other", lambda: open(COURSE + "/submitted/good/demo/demo.ipynb").read(1
 attempt("reference", lambda: os.listdir(COURSE + "/autograded/.reference")[0])
 attempt("root", lambda: [n for n in os.listdir("/root") if n != ".pyenv"][0])
 attempt("network", lambda: socket.create_connection(("1.1.1.1", 53), timeout=2))
-attempt("loopback", lambda: socket.create_connection(("127.0.0.1", 22), timeout=2))
+attempt("loopback", lambda: socket.create_connection(("127.0.0.1", LOOPBACK_PORT), timeout=2))
 print("processes", sorted(int(p) for p in os.listdir("/proc") if p.isdigit())[:3])
 def double(x):
     return 2 * x
@@ -188,7 +194,52 @@ def _saved_outputs(course: Path) -> None:
     submit(course, "saved_outputs", {"answer_double": WRONG_DOUBLE}, edit)
 
 
+@contextmanager
+def loopback_server() -> Iterator[tuple[int, list[tuple[str, int]]]]:
+    """A TCP server on this machine's loopback, outside any sandbox: (port, who connected).
+
+    A kernel without a network namespace of its own reaches it; the sandbox's kernel must not.
+    """
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(0.2)
+        accepted: list[tuple[str, int]] = []
+        stop = threading.Event()
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    connection, address = server.accept()
+                except TimeoutError:
+                    continue
+                with connection:
+                    accepted.append(address)
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        try:
+            yield server.getsockname()[1], accepted
+        finally:
+            stop.set()
+            thread.join()
+
+
+def _reached(accepted: list, count: int) -> bool:
+    deadline = time.monotonic() + 5
+    while len(accepted) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return len(accepted) >= count
+
+
 def _grade_all(folder: Path, template: Path) -> None:
+    with loopback_server() as (port, accepted):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # reachable from here
+        control = _reached(accepted, 1)
+        _grade_students(folder, template, port)
+        reached = {"control": control, "from_kernels": len(accepted) - 1}
+    (folder / "loopback.json").write_text(json.dumps(reached))
+
+
+def _grade_students(folder: Path, template: Path, port: int) -> None:
     root = folder / "course"
     shutil.copytree(template, root)
     for student, answers in STUDENTS.items():
@@ -197,7 +248,10 @@ def _grade_all(folder: Path, template: Path) -> None:
             target.mkdir(parents=True)
             shutil.copy(root / "release/demo/demo.ipynb", target / "demo.ipynb")
         else:
-            answers = {k: v.replace("COURSE", repr(str(root))) for k, v in answers.items()}
+            answers = {
+                k: v.replace("COURSE", repr(str(root))).replace("LOOPBACK_PORT", str(port))
+                for k, v in answers.items()
+            }
             submit(root, student, answers)
     _saved_outputs(root)
     policy = SandboxPolicy(
@@ -205,10 +259,8 @@ def _grade_all(folder: Path, template: Path) -> None:
         limits=Limits(memory_bytes=2 * 2**30, processes=160),
     )
     opts = options(timeouts=Timeouts(cell=6, notebook=60), policy=policy)
-    course = load_course(root)
-    context = prepare(course, "demo", opts, labels=toy_labels)
-    for student in course.students("demo"):
-        grade_submission(context, student)
+    # In parallel, as `grader autograde` grades by default: two Dask worker processes.
+    autograde(load_course(root), "demo", opts, cluster=ClusterOptions(workers=2), labels=toy_labels)
 
 
 @pytest.fixture(scope="module")
@@ -220,6 +272,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory, template_course: Path):
         p.parts[-3]: json.loads(p.read_text())
         for p in (root / "autograded").glob("*/demo/results.json")
     }
+    results["loopback"] = json.loads((folder / "loopback.json").read_text())
     return root, results
 
 
@@ -296,6 +349,9 @@ def test_student_code_cannot_read_course_or_network(graded) -> None:
     for label in ("gradebook", "source", "other", "reference", "root", "network", "loopback"):
         assert f"{label} blocked" in text
     assert results["snoop"]["score"] == FULL
+    # A refused port proves nothing: a server on this machine's loopback, reachable from the
+    # test itself, must not be reachable from the kernel (it has no network of its own).
+    assert results["loopback"] == {"control": True, "from_kernels": 0}
 
 
 def test_reference_ran_with_sealed_data(graded) -> None:
