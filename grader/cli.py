@@ -6,8 +6,10 @@ Each room exposes ``register(subparsers)``, which adds its commands and sets ``f
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def with_environment_on_path() -> None:
+    """Put this interpreter's ``bin/`` first on ``PATH``, so that ``.venv/bin/grader`` works
+    without activating the environment (nbgrader's gradebook runs ``alembic`` as a command)."""
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``grader`` command and return its exit status."""
+    with_environment_on_path()
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

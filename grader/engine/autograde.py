@@ -1,38 +1,33 @@
 """The grading pipeline: submissions of one assignment -> executed notebooks, grades, results.
 
-For each student under ``submitted/<student>/<assignment>/``:
+1. :func:`prepare` (the client): probe the sandbox and refuse to start when it cannot be applied
+   (unless ``--no-sandbox``), load the gradebook's master cells and the reference run of each
+   source notebook (cached by content), and pack them into an :class:`AssignmentPlan`;
+2. per student under ``submitted/<student>/<assignment>/``: skip the submission if its
+   ``results.json`` records the same fingerprint (its files + the references + the engine), so
+   that a rerun after a crash grades only what is missing; otherwise read its files;
+3. grade (:func:`grader.engine.task.grade_files`, on Dask workers by default, see
+   :mod:`grader.engine.schedule`; in this process with :func:`grade_submission`);
+4. as each submission comes back, :func:`commit` writes its executed notebooks, ``results.json``
+   and nbgrader's ``timestamp.txt`` to a staging folder, records its grades in the gradebook in
+   one transaction, then puts the staging folder in place of
+   ``autograded/<student>/<assignment>/``. A submission whose grading raised is recorded as not
+   gradable with the error (:func:`record_failure`), and grading goes on.
 
-1. skip the submission if its ``results.json`` records the same fingerprint (content of the
-   submission + the references + engine version): a rerun after a crash grades only what is
-   missing;
-2. per notebook of the assignment (as the gradebook knows it): read and validate it
-   (:mod:`submission`), rebuild its nbgrader cells from the gradebook, run it in a fresh
-   sandboxed kernel (:mod:`sandbox`, :mod:`kernel`) and judge each grade cell (:mod:`judge`)
-   against the reference run of the source notebook (:mod:`reference`);
-3. write the executed notebooks and ``results.json`` to a staging folder, record the grades in
-   the gradebook in one transaction (:mod:`gradebook`), then put the staging folder in place of
-   ``autograded/<student>/<assignment>/``.
-
-:func:`grade_submission` depends only on its arguments (no global state, no ``chdir``), so a
-scheduler can run many at once; only :func:`gradebook.record_submission` must stay with one
-writer.
+The client is the gradebook's only writer; workers return data and write nothing.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import logging
 import os
 import shutil
-import time
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-import numpy as np
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -40,28 +35,41 @@ from traitlets.config.loader import PyFileConfigLoader
 from grader import __version__
 from grader.engine import gradebook as gb
 from grader.engine import judge
-from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
+from grader.engine.progress import Progress, Row
 from grader.engine.reference import Reference, load_or_run
 from grader.engine.results import (
     RESULTS_NAME,
-    NotebookSummary,
     SubmissionResults,
-    TestResult,
     read_results,
     write_json_atomic,
 )
-from grader.engine.sandbox import Capabilities, Sandbox, SandboxPolicy, _interpreter_paths, probe
-from grader.engine.submission import (
-    MAX_NOTEBOOK_BYTES,
-    MasterNotebook,
-    NotGradable,
-    read_notebook,
-    sanitize,
-    unanswered,
+from grader.engine.sandbox import Sandbox, probe
+from grader.engine.schedule import ClusterOptions, GradingFailure, dask_client, run_tasks
+from grader.engine.task import (
+    AssignmentPlan,
+    FixedLabels,
+    GradedSubmission,
+    GradingOptions,
+    fingerprint,
+    grade_files,
+    read_files,
+    submission_files,
+    trusted_prefixes,
+    unreadable,
 )
-from grader.evidence import evidence_in_outputs
 
-ENGINE_VERSION = f"grader-engine {__version__}/2"  # 2: sealed data in kernels
+__all__ = [
+    "Course",
+    "GradingContext",
+    "GradingOptions",
+    "autograde",
+    "grade_submission",
+    "iter_results",
+    "load_course",
+    "prepare",
+]
+
+ENGINE_VERSION = f"grader-engine {__version__}/3"  # 3: bounded outputs, errors not zeros
 REFERENCE_FOLDER = ".reference"
 
 log = logging.getLogger(__name__)
@@ -137,110 +145,53 @@ def load_course(root: Path) -> Course:
 
 
 @dataclass(frozen=True)
-class GradingOptions:
-    """How to grade: time budgets, the sandbox, limits, and whether to regrade everything."""
-
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    policy: SandboxPolicy = field(default_factory=SandboxPolicy)
-    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES
-    force: bool = False
-
-
-@dataclass(frozen=True)
 class GradingContext:
-    """Everything needed to grade any submission of one assignment (immutable, shareable)."""
+    """An assignment ready to grade: its course and the plan every worker receives."""
 
     course: Course
-    assignment: str
-    notebooks: tuple[str, ...]
-    masters: Mapping[str, MasterNotebook]
-    references: Mapping[str, Reference]
-    sandbox: Sandbox
-    options: GradingOptions
-    device: str
-    labels: judge.LabelSource
-    trusted_prefixes: tuple[str, ...]
-    source_files: Mapping[str, Path]
+    plan: AssignmentPlan
 
     @property
-    def fingerprint_base(self) -> str:
-        """Engine version and reference keys: part of every submission's fingerprint."""
-        keys = ",".join(f"{n}={self.references[n].key}" for n in sorted(self.references))
-        return f"{ENGINE_VERSION};{keys}"
+    def assignment(self) -> str:
+        """The assignment's nbgrader id."""
+        return self.plan.assignment
 
-
-def expected_device(env: Mapping[str, str] | None = None) -> str:
-    """The device type kernels get: "cuda" when a GPU is given and torch sees it, else "cpu"."""
-    env = os.environ if env is None else env
-    visible = env.get("CUDA_VISIBLE_DEVICES")
-    if visible is None or visible.strip() in ("", "-1") or not Path("/dev/nvidiactl").exists():
-        return "cpu"
-    try:
-        import torch
-    except ImportError:
-        return "cpu"
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def hidden_labels() -> judge.LabelSource:
-    """A label source backed by ``grader.data.hidden_split``, loaded in this process (plain
-    mode; kernels get sealed data without these labels), cached."""
-
-    @functools.lru_cache(maxsize=8)
-    def labels(dataset: str) -> np.ndarray:
-        from grader import data
-
-        return np.asarray(data.hidden_split(dataset).y)
-
-    return labels
-
-
-def _files(folder: Path, skip_notebooks: bool) -> dict[str, Path]:
-    found = {}
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(
-            part.startswith(".") or part in ("__pycache__", "feedback") for part in relative.parts
-        ):
-            continue
-        if relative.name in ("timestamp.txt", RESULTS_NAME):
-            continue
-        if skip_notebooks and path.suffix == ".ipynb":
-            continue
-        found[str(relative)] = path
-    return found
-
-
-def trusted_prefixes() -> tuple[str, ...]:
-    """Folders whose code the tamper probe trusts: the interpreter and installed packages
-    (the kernel adds the run's own copy of the kernel-side ``grader`` modules)."""
-    return tuple(p.rstrip("/") + "/" for p in _interpreter_paths())
+    @property
+    def options(self) -> GradingOptions:
+        """How it is graded."""
+        return self.plan.options
 
 
 def prepare(
     course: Course,
     assignment: str,
     options: GradingOptions,
-    capabilities: Capabilities | None = None,
     labels: judge.LabelSource | None = None,
 ) -> GradingContext:
-    """Load the gradebook's master cells and the references; probe the sandbox once."""
-    policy = options.policy
+    """Check the sandbox, load the gradebook's master cells and the references (run once per
+    content, cached under ``autograded/.reference``) into a plan for the workers.
+
+    Raises :class:`grader.engine.sandbox.SandboxError` when the sandbox is asked for and cannot
+    be applied on this machine: grading fails closed.
+    """
     hidden = {str(course.root)}
     if course.db_url.startswith("sqlite:///"):
         hidden.add(str(Path(course.db_url[len("sqlite:///") :]).resolve()))
-    policy = dataclasses.replace(policy, hidden=tuple(sorted({*policy.hidden, *hidden})))
-    capabilities = capabilities or probe(policy)
+    policy = dataclasses.replace(
+        options.policy, hidden=tuple(sorted({*options.policy.hidden, *hidden}))
+    )
+    options = dataclasses.replace(options, policy=policy)
+    capabilities = probe(policy)
+    if policy.enabled:
+        capabilities.require()
     for missing in capabilities.missing:
         log.warning("sandbox: %s", missing)
     sandbox = Sandbox(policy, capabilities)
     notebooks = tuple(gb.assignment_notebooks(course.db_url, assignment))
     masters = {name: gb.load_master(course.db_url, assignment, name) for name in notebooks}
-    source_files = _files(course.source_dir(assignment), skip_notebooks=True)
+    source_files = submission_files(course.source_dir(assignment), skip_notebooks=True)
     prefixes = trusted_prefixes()
-    references = {}
+    references: dict[str, Reference] = {}
     for name in notebooks:
         source = course.source_dir(assignment) / f"{name}.ipynb"
         if source.is_file():
@@ -255,202 +206,131 @@ def prepare(
         else:
             log.warning("no source notebook %s: its tests get nbgrader's rule only", source)
             references[name] = Reference(name, "none")
-    return GradingContext(
-        course=course,
+    plan = AssignmentPlan(
         assignment=assignment,
         notebooks=notebooks,
         masters=masters,
         references=references,
-        sandbox=sandbox,
+        source_files=read_files(source_files),
         options=options,
-        device=expected_device(),
-        labels=labels or hidden_labels(),
-        trusted_prefixes=prefixes,
-        source_files=source_files,
+        labels=labels,
+        engine=ENGINE_VERSION,
     )
+    return GradingContext(course, plan)
 
 
-def fingerprint(context: GradingContext, folder: Path) -> str:
-    """What a submission's grade depends on: its files, the references, the engine."""
-    digest = hashlib.sha256(context.fingerprint_base.encode())
-    for name, path in _files(folder, skip_notebooks=False).items():
-        digest.update(f"\0{name}\0".encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+@dataclass(frozen=True)
+class Pending:
+    """A submission to grade: its files and fingerprint, or why its files cannot be read."""
+
+    student: str
+    files: dict[str, bytes]
+    fingerprint: str
+    unreadable: str | None = None
 
 
-@dataclass
-class GradedNotebook:
-    """One notebook's outcome: the executed notebook (if any), verdicts and gradebook data."""
-
-    summary: NotebookSummary
-    verdicts: list[judge.Verdict]
-    executed: nbformat.NotebookNode | None
-    grades: gb.NotebookGrades
-
-
-def _not_gradable(name: str, master: MasterNotebook, reason: str) -> GradedNotebook:
-    grades = gb.NotebookGrades(name, flagged=True)
-    verdicts = []
-    for cell in master.grade_cells:
-        grades.grades[cell.name] = gb.CellGrade(None, True)
-        verdicts.append(judge.Verdict(cell.name, None, float(cell.points or 0), False, (reason,)))
-    summary = NotebookSummary(name, False, 0.0, 0.0, 0.0, reasons=[reason])
-    return GradedNotebook(summary, verdicts, None, grades)
-
-
-def _missing(name: str, master: MasterNotebook) -> GradedNotebook:
-    grades = gb.NotebookGrades(name)
-    verdicts = []
-    for cell in master.grade_cells:
-        grades.grades[cell.name] = gb.CellGrade(0.0, False)
-        verdicts.append(
-            judge.Verdict(cell.name, 0.0, float(cell.points or 0), False, ("not submitted",))
-        )
-    max_score = sum(v.max_score for v in verdicts)
-    summary = NotebookSummary(name, True, 0.0, max_score, 0.0, reasons=["not submitted"])
-    return GradedNotebook(summary, verdicts, None, grades)
-
-
-def judge_notebook(
-    nb: nbformat.NotebookNode,
-    run: NotebookRun,
-    reference: Reference,
-    labels: judge.LabelSource,
-    device: str,
-) -> list[judge.Verdict]:
-    """Verdicts on every grade cell of an executed notebook."""
-    verdicts = []
-    seen: list[str] = []
-    for index, cell in enumerate(nb.cells):
-        record = run.cells.get(index)
-        if record is not None:
-            seen += [t for t in record.tampered if t not in seen]
-        meta = cell.metadata.get("nbgrader", {})
-        if not meta.get("grade"):
-            continue
-        if record is None:
-            facts = judge.CellFacts("skipped", tampered_before=tuple(seen))
-        else:
-            facts = judge.CellFacts(record.status, record.message, record.outputs, tuple(seen))
-        student = evidence_in_outputs(list(facts.outputs))
-        verdicts.append(
-            judge.judge_cell(
-                cell, facts, reference.evidence_for(meta["grade_id"]), student, labels, device
-            )
-        )
-    return verdicts
-
-
-def grade_notebook(context: GradingContext, name: str, folder: Path) -> GradedNotebook:
-    """Validate, run and judge one notebook of a submission."""
-    master = context.masters[name]
-    path = folder / f"{name}.ipynb"
-    if not path.is_file():
-        return _missing(name, master)
-    try:
-        submitted = read_notebook(path, context.options.max_notebook_bytes)
-    except NotGradable as error:
-        return _not_gradable(name, master, error.reason)
-    sanitized = sanitize(submitted, master)
-    nb = sanitized.notebook
-    files = {**_files(folder, skip_notebooks=True), **context.source_files}
-    with context.sandbox.run(files) as prepared:
-        run = execute_notebook(nb, prepared, context.options.timeouts, context.trusted_prefixes)
-    verdicts = judge_notebook(nb, run, context.references[name], context.labels, context.device)
-    grades = gb.NotebookGrades(name, flagged=bool(run.tampering))
-    for verdict in verdicts:
-        grades.grades[verdict.grade_id] = gb.CellGrade(verdict.score, verdict.score is None)
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution") or meta.get("task"):
-            no_answer = meta.get("solution") and not meta.get("task") and unanswered(cell)
-            grades.comments[meta["grade_id"]] = "No response." if no_answer else None
-    auto = [v for v in verdicts if not v.manual]
-    reasons = list(sanitized.notes)
-    reasons += [r.message for r in run.cells.values() if r.status == "timeout"]
-    if run.kernel_problem and run.kernel_problem not in reasons:
-        reasons.append(run.kernel_problem)
-    summary = NotebookSummary(
-        name,
-        True,
-        round(sum(v.score or 0.0 for v in auto), 6),
-        round(sum(v.max_score for v in auto), 6),
-        round(run.seconds, 3),
-        reasons=reasons,
-        flags=list(run.tampering),
-    )
-    return GradedNotebook(summary, verdicts, nb, grades)
-
-
-def _results(
-    context: GradingContext, student: str, graded: Sequence[GradedNotebook], fp: str
-) -> SubmissionResults:
-    results = SubmissionResults(context.assignment, student, fingerprint=fp, engine=ENGINE_VERSION)
-    for item in graded:
-        results.notebooks.append(item.summary)
-        results.execution_time += item.summary.execution_time
-        for verdict in item.verdicts:
-            name = f"{item.summary.name}/{verdict.grade_id}"
-            if verdict.manual:
-                results.manual.append(
-                    {"name": name, "auto_score": verdict.score, "max_score": verdict.max_score}
-                )
-                continue
-            results.tests.append(
-                TestResult(
-                    name=name,
-                    score=float(verdict.score or 0.0),
-                    max_score=verdict.max_score,
-                    status="passed" if verdict.passed else "failed",
-                    output="\n".join(verdict.messages),
-                )
-            )
-    return results
-
-
-def grade_submission(context: GradingContext, student: str) -> SubmissionResults | None:
-    """Grade one student's submission end to end; None when it was already graded as is."""
+def pending(context: GradingContext, student: str) -> Pending | None:
+    """The submission to grade for ``student``; None when it is graded already, as it is."""
     course, assignment = context.course, context.assignment
     folder = course.submitted_dir(student, assignment)
-    destination = course.autograded_dir(student, assignment)
-    fp = fingerprint(context, folder)
-    previous = read_results(destination / RESULTS_NAME)
+    try:
+        files = read_files(submission_files(folder))
+    except OSError as error:
+        return Pending(student, {}, "", f"the submission's files cannot be read ({error})")
+    fp = fingerprint(context.plan.fingerprint_base, files)
+    previous = read_results(course.autograded_dir(student, assignment) / RESULTS_NAME)
     if previous and previous.get("fingerprint") == fp and not context.options.force:
-        log.info("%s: already graded, skipping", student)
         return None
-    started = time.monotonic()
-    graded = [grade_notebook(context, name, folder) for name in context.notebooks]
-    results = _results(context, student, graded, fp)
+    return Pending(student, files, fp)
+
+
+def commit(context: GradingContext, graded: GradedSubmission) -> None:
+    """Write one graded submission: ``autograded/``, ``results.json``, nbgrader's
+    ``timestamp.txt`` and the gradebook (one transaction), replacing any earlier grading."""
+    course, assignment, student = context.course, context.assignment, graded.student
+    source = course.submitted_dir(student, assignment)
+    destination = course.autograded_dir(student, assignment)
     staging = destination.parent / f".{assignment}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for name, path in _files(folder, skip_notebooks=True).items():
+    for name, path in submission_files(source, skip_notebooks=True).items():
         target = staging / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    for item in graded:
-        if item.executed is not None:
-            nbformat.write(item.executed, staging / f"{item.summary.name}.ipynb")
-    write_json_atomic(staging / RESULTS_NAME, results.to_json())
-    gb.record_submission(
-        course.db_url,
-        assignment,
-        student,
-        {item.summary.name: item.grades for item in graded},
-        timestamp=course.timestamp(student, assignment),
-    )
+    for name, text in graded.executed.items():
+        (staging / f"{name}.ipynb").write_text(text, encoding="utf-8")
+    timestamp = course.timestamp(student, assignment)
+    if (source / "timestamp.txt").is_file():  # nbgrader's feedback steps read it from here
+        shutil.copy2(source / "timestamp.txt", staging / "timestamp.txt")
+    write_json_atomic(staging / RESULTS_NAME, graded.results.to_json())
+    if graded.grades:
+        gb.record_submission(course.db_url, assignment, student, graded.grades, timestamp=timestamp)
     shutil.rmtree(destination, ignore_errors=True)
     os.replace(staging, destination)
-    log.info(
-        "%s: %g/%g in %.1f s%s",
-        student,
-        results.score,
-        results.max_score,
-        time.monotonic() - started,
-        "" if results.gradable else " (not gradable)",
+
+
+def record_failure(context: GradingContext, failure: GradingFailure) -> None:
+    """Record a submission whose grading raised as not gradable, with the error: never a zero,
+    nothing in the gradebook, and no fingerprint, so that the next run grades it again."""
+    log.error(
+        "%s: grading failed: %s\n%s", failure.student, failure.error, failure.traceback.rstrip()
     )
-    return results
+    reason = f"grading error (not the student's): {failure.error}"
+    graded = unreadable(context.plan, failure.student, reason)
+    destination = context.course.autograded_dir(failure.student, context.assignment)
+    write_json_atomic(destination / RESULTS_NAME, graded.results.to_json())
+
+
+def row_for(graded: GradedSubmission) -> Row:
+    """The progress table's row for a graded submission."""
+    document = graded.results.to_json()
+    notes = list(document["reasons"]) if not document["gradable"] else []
+    if document["flags"]:
+        notes.append("flagged: " + "; ".join(document["flags"]))
+    return Row(
+        graded.student,
+        document["score"],
+        document["max_score"],
+        "graded" if document["gradable"] else "not gradable",
+        notes,
+    )
+
+
+def grade_submission(context: GradingContext, student: str) -> SubmissionResults | None:
+    """Grade one student's submission in this process and record it; its results, or None
+    when it was graded already as it is (the in-process path, for tests and one-off regrades)."""
+    item = pending(context, student)
+    if item is None:
+        log.info("%s: already graded, skipping", student)
+        return None
+    if item.unreadable:
+        graded = unreadable(context.plan, student, item.unreadable)
+    else:
+        graded = grade_files(context.plan, student, item.files, item.fingerprint)
+    commit(context, graded)
+    return graded.results
+
+
+def _outcomes(
+    context: GradingContext, items: Mapping[str, Pending], cluster: ClusterOptions | None
+) -> Iterator[GradedSubmission | GradingFailure]:
+    for item in items.values():
+        if item.unreadable:
+            yield unreadable(context.plan, item.student, item.unreadable)
+    runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
+    if not runnable:
+        return
+    if cluster is None:  # in this process, one after the other
+        for student, (files, fp) in runnable.items():
+            try:
+                yield grade_files(context.plan, student, files, fp)
+            except Exception as error:
+                yield GradingFailure(
+                    student, f"{type(error).__name__}: {error}", traceback.format_exc()
+                )
+        return
+    with dask_client(cluster) as client:
+        yield from run_tasks(client, context.plan, runnable)
 
 
 def autograde(
@@ -458,20 +338,63 @@ def autograde(
     assignment: str,
     options: GradingOptions,
     students: Sequence[str] | None = None,
-    on_result: Callable[[str, SubmissionResults | None], None] | None = None,
-) -> dict[str, SubmissionResults | None]:
-    """Grade the submissions of ``assignment`` (all, or the ``students`` given), one by one."""
-    context = prepare(course, assignment, options)
+    cluster: ClusterOptions | None = None,
+    progress: Progress | None = None,
+    labels: judge.LabelSource | None = None,
+    on_result: Callable[[Row], None] | None = None,
+) -> Progress:
+    """Grade the submissions of ``assignment`` (all, or the ``students`` given) on a Dask
+    cluster (``cluster``; None grades in this process), recording each as it finishes.
+
+    One submission's failure never stops the others: it is recorded and logged, and the
+    returned :class:`Progress` says which submissions need attention.
+    """
+    context = prepare(course, assignment, options, labels=labels)
     chosen = list(students) if students else course.students(assignment)
-    outcomes: dict[str, SubmissionResults | None] = {}
+    items: dict[str, Pending] = {}
+    report = progress or Progress(total=len(chosen))
+    report.total = len(chosen)
+
+    def account(row: Row) -> None:
+        report.record(row)
+        if on_result:
+            on_result(row)
+
     for student in chosen:
         if not course.submitted_dir(student, assignment).is_dir():
             log.warning("%s has no submission of %s", student, assignment)
+            report.total -= 1
             continue
-        outcomes[student] = grade_submission(context, student)
-        if on_result:
-            on_result(student, outcomes[student])
-    return outcomes
+        item = pending(context, student)
+        if item is None:
+            account(Row(student, state="skipped", notes=["already graded; --force regrades"]))
+        else:
+            items[student] = item
+    try:
+        for outcome in _outcomes(context, items, cluster):
+            if isinstance(outcome, GradingFailure):
+                try:
+                    record_failure(context, outcome)
+                except OSError as error:
+                    log.error("%s: could not record the failure: %s", outcome.student, error)
+                account(Row(outcome.student, state="error", notes=[outcome.error]))
+                continue
+            try:
+                commit(context, outcome)
+            except (OSError, gb.GradebookError) as error:
+                log.exception("%s: could not record the grades", outcome.student)
+                account(Row(outcome.student, state="error", notes=[f"not recorded: {error}"]))
+                continue
+            account(row_for(outcome))
+    finally:
+        report.close()
+    return report
+
+
+def hidden_labels() -> judge.LabelSource:
+    """The engine's label source: ``grader.data``'s hidden split, loaded in the grading process
+    (kernels get sealed data without these labels)."""
+    return FixedLabels()
 
 
 def iter_results(course: Course, assignment: str) -> Iterator[tuple[str, dict]]:

@@ -9,8 +9,12 @@ without the hidden tests. Both are thin: the work is in :mod:`grader.engine.auto
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.engine.kernel import Timeouts
@@ -25,38 +29,76 @@ def _logging() -> None:
 
 
 def run_autograde(args: argparse.Namespace) -> int:
-    """``grader autograde``: grade, record, report; exit status 0 when all went through."""
-    from grader.engine.autograde import GradingOptions, autograde, load_course
+    """``grader autograde``: grade a class, showing progress; a table at the end.
+
+    Exit status: 0 when every submission was graded; 1 when any needs attention (not gradable,
+    flagged, or its grading failed); 2 when grading could not start; 130 when interrupted
+    (what finished is recorded; a rerun grades the rest).
+    """
+    from grader.engine.autograde import autograde, load_course
     from grader.engine.gradebook import GradebookError
+    from grader.engine.outputs import OutputLimits
+    from grader.engine.progress import Progress
     from grader.engine.reference import ReferenceFailure
     from grader.engine.sandbox import SandboxError
+    from grader.engine.schedule import ClusterError, ClusterOptions
+    from grader.engine.task import GradingOptions
 
     _logging()
     course = load_course(Path(args.root))
     limits = Limits(memory_bytes=int(args.memory_mb) * 2**20 if args.memory_mb else None)
+    cluster = None
+    threads = args.threads
+    if not args.serial:
+        cluster = ClusterOptions(workers=args.workers, scheduler=args.scheduler)
+        if threads is None and not args.scheduler:
+            threads = max(1, (os.cpu_count() or 1) // cluster.local_workers())
     options = GradingOptions(
         timeouts=Timeouts(cell=args.timeout_cell, notebook=args.timeout_notebook),
         policy=SandboxPolicy(
             exposed=tuple(args.expose or ()), limits=limits, enabled=not args.no_sandbox
         ),
         force=args.force,
+        output_limits=OutputLimits(
+            max_lines=args.max_output_lines, max_bytes=args.max_output_bytes
+        ),
+        threads_per_kernel=threads,
     )
-
-    def report(student: str, results: object) -> None:
-        if results is None:
-            print(f"{student}: already graded (use --force to regrade)")
-            return
-        document = results.to_json()  # type: ignore[attr-defined]
-        state = "" if document["gradable"] else "  NOT GRADABLE: " + "; ".join(document["reasons"])
-        flags = f"  FLAGGED: {'; '.join(document['flags'])}" if document["flags"] else ""
-        print(f"{student}: {document['score']:g}/{document['max_score']:g}{state}{flags}")
-
+    progress = Progress(total=0)
     try:
-        autograde(course, args.assignment, options, args.student, on_result=report)
-    except (GradebookError, ReferenceFailure, SandboxError) as error:
+        with stop_on_termination():
+            autograde(course, args.assignment, options, args.student, cluster, progress)
+    except (GradebookError, ReferenceFailure, SandboxError, ClusterError) as error:
         print(f"grader autograde: {error}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        progress.close()
+        print(
+            f"grader autograde: interrupted after {progress.done}/{progress.total} submissions; "
+            "what finished is recorded, run the command again to grade the rest",
+            file=sys.stderr,
+        )
+        return 130
+    print(progress.summary())
+    return 1 if progress.needs_attention else 0
+
+
+@contextlib.contextmanager
+def stop_on_termination() -> Iterator[None]:
+    """Turn SIGTERM (and SIGHUP) into KeyboardInterrupt while grading, so that a terminated
+    grader unwinds like Ctrl-C: kernels shut down, the cluster closes, nothing is left."""
+    previous = {}
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def run_feedback(args: argparse.Namespace) -> int:
@@ -106,7 +148,44 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--expose", action="append", metavar="PATH", help="extra read-only path for kernels"
     )
     auto.add_argument(
-        "--no-sandbox", action="store_true", help="no namespaces or user switch (limits stay)"
+        "--no-sandbox",
+        action="store_true",
+        help="grade without namespaces or user switch (limits stay); without it, grading "
+        "refuses to start where the sandbox cannot be applied",
+    )
+    auto.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="worker processes of the local Dask cluster (default: the number of cores)",
+    )
+    auto.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on an existing Dask cluster (e.g. tcp://host:8786) instead of a local one",
+    )
+    auto.add_argument(
+        "--serial", action="store_true", help="grade in this process, one submission at a time"
+    )
+    auto.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="numeric-library threads per kernel (default: cores / workers)",
+    )
+    auto.add_argument(
+        "--max-output-lines",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="lines of output kept per cell (1000)",
+    )
+    auto.add_argument(
+        "--max-output-bytes",
+        type=int,
+        default=1_000_000,
+        metavar="B",
+        help="bytes of output kept per cell (1000000)",
     )
     auto.set_defaults(func=run_autograde)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import html
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -153,6 +154,8 @@ def write_feedback(
         source = course.autograded_dir(student, assignment)
         target = course.feedback_dir(student, assignment)
         target.mkdir(parents=True, exist_ok=True)
+        if (source / "timestamp.txt").is_file():  # nbgrader's release_feedback needs it
+            shutil.copy2(source / "timestamp.txt", target / "timestamp.txt")
         for summary in document.get("notebooks", []):
             name = summary["name"]
             path = source / f"{name}.ipynb"

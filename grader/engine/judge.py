@@ -31,6 +31,11 @@ from grader.evidence import Evidence
 LabelSource = Callable[[str], np.ndarray]
 
 
+class JudgeError(RuntimeError):
+    """Judging failed for a reason that is not the student's (an engine bug): the submission is
+    recorded as not gradable with this error, never scored 0."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The outcome of one grade cell."""
@@ -238,8 +243,12 @@ def match_evidence(
             continue
         try:
             found = judge_evidence(candidates[position], ref, labels, device)
-        except Exception as error:  # malformed student values must not stop grading
-            found = [f"evidence could not be judged ({type(error).__name__})"]
+        except Exception as error:
+            # The judge validates every student value it reads and says what is wrong in words;
+            # anything else is the engine's fault, never the student's zero.
+            raise JudgeError(
+                f"the engine could not judge {ref.check} ({type(error).__name__}: {error})"
+            ) from error
         problems += [f"{ref.check}: {p}" for p in found]
     for key, items in by_key.items():
         if len(items) > expected_counts.get(key, 0):

@@ -27,6 +27,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from grader.engine import tamper
+from grader.engine.outputs import OutputBudget, OutputLimits
 from grader.engine.sandbox import PreparedRun, python_executable
 
 KERNEL_NAME = "grader-sandboxed"
@@ -152,6 +153,33 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
             return msg["content"]
 
 
+class BoundedClient(NotebookClient):
+    """nbclient's client with every cell's outputs bounded as they arrive (:mod:`outputs`)."""
+
+    def __init__(self, nb: nbformat.NotebookNode, limits: OutputLimits, **kw: Any) -> None:
+        super().__init__(nb, **kw)
+        self.limits = limits
+        self.budgets: dict[int, OutputBudget] = {}
+
+    def output(
+        self,
+        outs: list[nbformat.NotebookNode],
+        msg: dict[str, Any],
+        display_id: str | None,
+        cell_index: int,
+    ) -> nbformat.NotebookNode | None:
+        """Let nbclient build the output, then keep only what the cell's budget allows."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or not outs or outs[-1] is not out:
+            return out
+        outs.pop()
+        if not outs:  # nothing held (first output, or after clear_output): a fresh budget
+            self.budgets[cell_index] = OutputBudget(self.limits)
+        budget = self.budgets.setdefault(cell_index, OutputBudget(self.limits))
+        budget.admit(out, outs)
+        return out
+
+
 class _Recorder:
     """Collects execute replies through nbclient's ``on_cell_executed`` hook."""
 
@@ -168,13 +196,15 @@ async def _execute(
     timeouts: Timeouts,
     trusted_prefixes: Sequence[str],
     log_path: Path,
+    limits: OutputLimits,
 ) -> NotebookRun:
     started = time.monotonic()
     deadline = started + timeouts.notebook
     recorder = _Recorder()
     km = _kernel_manager(run)
-    client = NotebookClient(
+    client = BoundedClient(
         nb,
+        limits,
         km=km,
         timeout=int(timeouts.cell),
         allow_errors=True,
@@ -307,7 +337,11 @@ def execute_notebook(
     run: PreparedRun,
     timeouts: Timeouts,
     trusted_prefixes: Sequence[str],
+    limits: OutputLimits | None = None,
 ) -> NotebookRun:
-    """Run every code cell of ``nb`` (modified in place) in the prepared sandbox."""
+    """Run every code cell of ``nb`` (modified in place) in the prepared sandbox, each cell's
+    outputs bounded by ``limits``."""
     log_path = run.runtime_dir / "kernel.log"
-    return asyncio.run(_execute(nb, run, timeouts, trusted_prefixes, log_path))
+    return asyncio.run(
+        _execute(nb, run, timeouts, trusted_prefixes, log_path, limits or OutputLimits())
+    )

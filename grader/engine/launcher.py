@@ -13,7 +13,9 @@ fresh mount, PID, IPC and network namespaces and, before anything of the student
    user, no capabilities and ``no_new_privs``;
 4. stays behind as PID 1 of the namespace: it reaps orphans, and when the kernel ends it kills
    everything left in the namespace (a fork bomb's children included) and exits with the
-   kernel's status (``128 + signal`` when a signal ended it).
+   kernel's status (``128 + signal`` when a signal ended it);
+5. dies with its parent (``PR_SET_PDEATHSIG``): when the grader goes, however it goes, the
+   launcher goes, and as PID 1 it takes the whole namespace with it.
 
 It imports only the standard library (``-I`` keeps the environment's paths out), so nothing of
 the course or of the student's environment can change what it does.
@@ -124,6 +126,24 @@ def setup_mounts(config: dict) -> None:
         os.chown(workdir, uid, gid)
 
 
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL this process when its parent ends (``PR_SET_PDEATHSIG``).
+
+    Kept across ``exec``; the grader's own death then takes the launcher, and, as PID 1 of the
+    namespace, everything the student started. Exits at once if the parent is already gone.
+    """
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"prctl(PR_SET_PDEATHSIG): {os.strerror(errno)}")
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(128 + int(signal.SIGKILL))
+
+
 def _child(config: dict, argv: list[str]) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
         signal.signal(signum, signal.SIG_DFL)
@@ -157,6 +177,7 @@ def _status(wait_status: int) -> int:
 
 def run(config: dict, argv: list[str]) -> int:
     """Set up the sandbox and run ``argv`` in it; returns the kernel's exit status."""
+    die_with_parent()
     if config.get("mount"):
         setup_mounts(config)
     os.chdir(config["workdir"])

@@ -21,6 +21,7 @@ hidden split's labels.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -29,8 +30,9 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,6 +71,15 @@ PASSED_ENV = (
     "TF_NUM_INTEROP_THREADS",
     "TF_NUM_INTRAOP_THREADS",
     "GRADER_DATA_DIR",
+)
+
+
+#: Concurrent sandboxed kernels on one machine: each holds its own user (``grader-sandbox-K``),
+#: so that the process limit (RLIMIT_NPROC, counted per user) of one student never binds another.
+USER_SLOTS = 64
+#: Where the slots' lock files live: one folder for the whole machine, whatever ``TMPDIR`` says.
+SLOT_LOCKS = Path(
+    "/run/lock/grader-sandbox" if os.access("/run/lock", os.W_OK) else "/tmp/grader-sandbox"
 )
 
 
@@ -121,6 +132,12 @@ class Capabilities:
     user_namespace: bool  # namespaces need ``unshare -r`` (not root)
     setpriv: str | None
     missing: tuple[str, ...]  # protections that are off, in words
+    refusal: str | None = None  # why grading must not start (the sandbox cannot be applied)
+
+    def require(self) -> None:
+        """Fail closed: raise :class:`SandboxError` when the sandbox cannot be applied."""
+        if self.refusal:
+            raise SandboxError(self.refusal)
 
 
 def _works(argv: Sequence[str]) -> bool:
@@ -158,15 +175,27 @@ def probe(policy: SandboxPolicy) -> Capabilities:
     else:
         unshare = None
         missing.append(
-            "no namespaces (unshare unavailable or not permitted): the kernel can reach the "
+            "no namespaces (unshare unavailable or not permitted): the kernel could reach the "
             "network, see the course folder and read the dataset files bundled with "
-            "scikit-learn (hidden labels of public datasets can be looked up)"
+            "scikit-learn (hidden labels of public datasets could be looked up)"
         )
     if not setpriv:
-        missing.append("setpriv not found: capabilities are not dropped")
+        missing.append(
+            "setpriv (util-linux) not found: capabilities are not dropped and kernels are not "
+            "tied to the grader's life"
+        )
     if not root:
         missing.append("not running as root: the kernel runs as the grader's own user")
-    return Capabilities(root, unshare, user_ns, setpriv, tuple(missing))
+    refusal = None
+    if unshare is None or setpriv is None:
+        refusal = (
+            "the sandbox cannot be applied on this machine: "
+            + "; ".join(m for m in missing if not m.startswith("not running as root"))
+            + ". Install util-linux (unshare, setpriv) and run as root or with user namespaces "
+            "enabled, or pass --no-sandbox to grade without it (student code then runs with "
+            "the grader's rights)"
+        )
+    return Capabilities(root, unshare, user_ns, setpriv, tuple(missing), refusal)
 
 
 def ensure_user(name: str) -> tuple[int, int]:
@@ -177,16 +206,45 @@ def ensure_user(name: str) -> tuple[int, int]:
         useradd = shutil.which("useradd")
         if not useradd:
             raise SandboxError(f"user {name!r} is missing and useradd is not available") from None
-        done = subprocess.run(
-            [useradd, "-M", "-r", "-s", "/usr/sbin/nologin", name],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        for _attempt in range(50):
+            done = subprocess.run(
+                [useradd, "-M", "-r", "-s", "/usr/sbin/nologin", name],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if done.returncode != 10:  # 10: /etc/passwd locked by a concurrent useradd
+                break
+            time.sleep(0.1)
         if done.returncode not in (0, 9):  # 9: created meanwhile by another worker
             raise SandboxError(f"useradd {name} failed: {done.stderr.strip()}") from None
         entry = pwd.getpwnam(name)
     return entry.pw_uid, entry.pw_gid
+
+
+@contextmanager
+def user_slot(base: str, lock_dir: Path | None = None) -> Iterator[str]:
+    """Hold one sandbox user of the pool ``BASE-0`` .. ``BASE-63`` for the length of a run.
+
+    A slot is an exclusive ``flock`` on a file, so concurrent graders (Dask workers are separate
+    processes) never run two kernels under one user; the lock goes with the process that held
+    it, however it ends.
+    """
+    folder = lock_dir or SLOT_LOCKS
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for slot in range(USER_SLOTS):
+        handle = (folder / f"{base}-{slot}.lock").open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        try:
+            yield f"{base}-{slot}"
+        finally:
+            handle.close()  # releases the lock
+        return
+    raise SandboxError(f"all {USER_SLOTS} sandbox users are busy; run fewer graders at once")
 
 
 def kernel_python_path(staging: Path) -> Path:
@@ -271,10 +329,11 @@ class Sandbox:
         self.policy = policy
         self.capabilities = capabilities
 
-    def _user(self) -> tuple[int | None, int | None]:
+    def _user(self, stack: ExitStack) -> tuple[int | None, int | None]:
+        """A user of the pool, held until ``stack`` closes (None: no user switch here)."""
         if not (self.capabilities.root and self.capabilities.unshare):
             return None, None
-        return ensure_user(self.policy.user)
+        return ensure_user(stack.enter_context(user_slot(self.policy.user)))
 
     def _environment(self, workdir: str, runtime: Path, extra: Mapping[str, str]) -> dict[str, str]:
         bindir = str(Path(python_executable()).parent)
@@ -306,7 +365,12 @@ class Sandbox:
     ) -> Iterator[PreparedRun]:
         """Stage ``files`` and yield the prepared run; temporary folders go away afterwards."""
         caps = self.capabilities
-        uid, gid = self._user()
+        stack = ExitStack()
+        try:
+            uid, gid = self._user(stack)
+        except BaseException:
+            stack.close()
+            raise
         runtime = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
         sealed = runtime / "sealed"
         try:
@@ -347,9 +411,14 @@ class Sandbox:
             }
             config_path = runtime / "sandbox.json"
             config_path.write_text(json.dumps(config), encoding="utf-8")
+            # The whole chain dies with the thread that starts it (the grader): setpriv sets the
+            # parent-death signal and execs unshare, whose --kill-child takes the launcher, PID 1
+            # of the namespace, and with it every process of the student.
             prefix: list[str] = []
+            if caps.setpriv:
+                prefix = [caps.setpriv, "--pdeathsig", "KILL", "--"]
             if namespaced:
-                prefix = [caps.unshare or "unshare"]
+                prefix.append(caps.unshare or "unshare")
                 if caps.user_namespace:
                     prefix.append("-r")
                 prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
@@ -367,3 +436,4 @@ class Sandbox:
             if sealed.is_dir():
                 sealed.chmod(0o755)  # read-only for the kernel; removable for the grader
             shutil.rmtree(runtime, ignore_errors=True)
+            stack.close()

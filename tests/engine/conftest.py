@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from grader import data
 from grader.course import run_nbgrader
 from grader.engine.autograde import GradingOptions, load_course, prepare
 from grader.engine.kernel import Timeouts
+from grader.engine.task import FixedLabels
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
@@ -32,12 +32,9 @@ REPO = Path(__file__).resolve().parents[2]
 TOY_LABELS = np.arange(30) % 3
 
 
-def toy_labels(name: str) -> np.ndarray:
-    """Label source for the demo course: the "toy" labels, and grader.data's for real datasets
-    (the demo's iris test), loaded here as the engine does."""
-    if name == "toy":
-        return TOY_LABELS
-    return np.asarray(data.hidden_split(name).y)
+#: Label source for the demo course: the "toy" labels, and grader.data's for real datasets (the
+#: demo's iris test), loaded as the engine does; picklable, so it travels to Dask workers too.
+toy_labels = FixedLabels({"toy": TOY_LABELS})
 
 
 def tool_env() -> dict[str, str]:

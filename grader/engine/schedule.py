@@ -1,0 +1,130 @@
+"""Many submissions at once on a Dask cluster: a local one by default, or one given by address.
+
+The unit of work is one submission (:func:`grader.engine.task.grade_files`). The client sends
+the assignment's plan to the workers once, submits one task per student and yields each
+outcome as it finishes, in the order they finish: a :class:`GradedSubmission`, or a
+:class:`GradingFailure` carrying the error and its traceback when the task raised or its worker
+was lost. Nothing here writes: the caller, the only writer of the gradebook, records each
+outcome as it comes.
+
+A local cluster has one worker process per core, one thread each; every kernel gets a share of
+the cores (:func:`grader.engine.task.thread_environment`). Workers are child processes that exit
+the moment the client goes (Dask's parent-alive pipe), and the kernels they start die with them
+(:mod:`grader.engine.launcher`), so nothing outlives ``grader autograde``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from grader.engine.task import AssignmentPlan, GradedSubmission, grade_files
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where to grade: a local cluster of ``workers`` processes, or the cluster at ``scheduler``."""
+
+    workers: int | None = None  # None: one per core
+    scheduler: str | None = None  # e.g. tcp://host:8786 (an existing Dask cluster)
+    connect_timeout: float = 30.0
+
+    def local_workers(self) -> int:
+        """How many worker processes a local cluster gets."""
+        return max(1, self.workers or os.cpu_count() or 1)
+
+
+@dataclass
+class GradingFailure:
+    """A submission whose grading raised (engine bug, lost worker, full disk, no sandbox)."""
+
+    student: str
+    error: str  # "TypeName: message"
+    traceback: str
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be started or reached."""
+
+
+@contextlib.contextmanager
+def dask_client(options: ClusterOptions) -> Iterator[object]:
+    """A ``distributed.Client`` on a fresh local cluster (closed on exit) or on ``scheduler``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set(
+        {
+            "distributed.worker.daemon": False,  # workers start kernels (child processes)
+            "distributed.scheduler.allowed-failures": 1,  # a lost worker: retried once
+            "distributed.worker.memory.terminate": False,  # kernels have their own limits
+            "distributed.admin.system-monitor.gil.enabled": False,
+        }
+    ):
+        if options.scheduler:
+            try:
+                client = Client(options.scheduler, timeout=options.connect_timeout)
+            except (OSError, TimeoutError) as error:
+                raise ClusterError(
+                    f"cannot reach the Dask scheduler at {options.scheduler}: {error}"
+                ) from error
+            with client:
+                yield client
+            return
+        workers = options.local_workers()
+        with (
+            LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+
+
+def run_tasks(
+    client: object, plan: AssignmentPlan, submissions: Mapping[str, tuple[dict[str, bytes], str]]
+) -> Iterator[GradedSubmission | GradingFailure]:
+    """Grade ``submissions`` (student -> (files, fingerprint)) on ``client``'s cluster, yielding
+    each outcome as it finishes. Cancels what is left if the caller stops early."""
+    from distributed import as_completed
+
+    if not submissions:
+        return
+    run = f"{plan.assignment}-{uuid.uuid4().hex[:8]}"
+    shared = client.scatter(plan, broadcast=True, hash=False)  # type: ignore[attr-defined]
+    futures = {}
+    for student, (files, fp) in submissions.items():
+        future = client.submit(  # type: ignore[attr-defined]
+            grade_files, shared, student, files, fp, key=f"grade-{run}-{student}", pure=False
+        )
+        futures[future.key] = (student, future)
+    try:
+        for future in as_completed([f for _, f in futures.values()]):
+            student = futures[future.key][0]
+            if future.status == "finished":
+                yield future.result()
+                continue
+            yield _failure(student, future)
+    finally:
+        client.cancel([f for _, f in futures.values()], force=True)  # type: ignore[attr-defined]
+
+
+def _failure(student: str, future: object) -> GradingFailure:
+    import traceback
+
+    try:
+        error = future.exception()  # type: ignore[attr-defined]
+        trace = "".join(traceback.format_tb(future.traceback()))  # type: ignore[attr-defined]
+    except Exception as lost:  # cancelled, or the scheduler lost the task's state
+        error, trace = lost, ""
+    return GradingFailure(student, f"{type(error).__name__}: {error}", trace)

@@ -1,0 +1,386 @@
+"""One submission graded from data alone: the unit of work a Dask worker runs.
+
+A worker need not see the course folder. :class:`AssignmentPlan` carries everything that is the
+same for every student of an assignment (the gradebook's master cells, the reference evidence,
+the assignment's other files as bytes, the sandbox policy, the options); :func:`grade_files`
+takes one student's files as bytes and returns a :class:`GradedSubmission` (executed notebooks as
+JSON text, per-cell grades, ``results.json``'s content). Everything the worker needs on its own
+machine (the interpreter, this package, the datasets it seals for the kernel) comes from its own
+environment. The client writes what comes back (:mod:`grader.engine.autograde`).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import numpy as np
+
+from grader.engine import gradebook as gb
+from grader.engine import judge
+from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
+from grader.engine.outputs import OutputLimits
+from grader.engine.reference import Reference
+from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
+from grader.engine.sandbox import Sandbox, SandboxPolicy, _interpreter_paths, probe
+from grader.engine.submission import (
+    MAX_NOTEBOOK_BYTES,
+    MasterNotebook,
+    NotGradable,
+    read_notebook,
+    sanitize,
+    unanswered,
+)
+from grader.evidence import evidence_in_outputs
+
+#: Names never part of a submission's files (nbgrader's and the engine's own).
+SKIPPED_FILES = ("timestamp.txt", "results.json")
+
+#: Environment variables that bound the threads of the numeric libraries in a kernel.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+)
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """How to grade: time budgets, the sandbox, limits, threads, and whether to regrade."""
+
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    policy: SandboxPolicy = field(default_factory=SandboxPolicy)
+    max_notebook_bytes: int = MAX_NOTEBOOK_BYTES
+    force: bool = False
+    output_limits: OutputLimits = field(default_factory=OutputLimits)
+    threads_per_kernel: int | None = None  # None: the libraries' own default
+
+
+def thread_environment(threads: int | None) -> dict[str, str]:
+    """Kernel environment that holds OpenMP, BLAS, PyTorch and TensorFlow to ``threads``, so
+    that concurrent kernels together fit the cores instead of each taking all of them."""
+    if not threads:
+        return {}
+    env = {name: str(threads) for name in THREAD_VARIABLES}
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    return env
+
+
+class FixedLabels:
+    """A label source from arrays given by name, falling back to ``grader.data``'s hidden split
+    (a picklable replacement for a function, so that it travels to Dask workers)."""
+
+    def __init__(self, fixed: Mapping[str, np.ndarray] | None = None) -> None:
+        self.fixed = {name: np.asarray(values) for name, values in (fixed or {}).items()}
+
+    def __call__(self, dataset: str) -> np.ndarray:
+        """The true labels of ``dataset``'s hidden split."""
+        if dataset in self.fixed:
+            return self.fixed[dataset]
+        return _hidden_labels(dataset)
+
+
+@functools.lru_cache(maxsize=8)
+def _hidden_labels(dataset: str) -> np.ndarray:
+    from grader import data
+
+    return np.asarray(data.hidden_split(dataset).y)
+
+
+def expected_device(env: Mapping[str, str] | None = None) -> str:
+    """The device type kernels get: "cuda" when a GPU is given and torch sees it, else "cpu"."""
+    env = os.environ if env is None else env
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    if visible is None or visible.strip() in ("", "-1") or not Path("/dev/nvidiactl").exists():
+        return "cpu"
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def trusted_prefixes() -> tuple[str, ...]:
+    """Folders whose code the tamper probe trusts: the interpreter and installed packages
+    (the kernel adds the run's own copy of the kernel-side ``grader`` modules)."""
+    return tuple(p.rstrip("/") + "/" for p in _interpreter_paths())
+
+
+def submission_files(folder: Path, skip_notebooks: bool = False) -> dict[str, Path]:
+    """The files of a submission or assignment folder by relative name (hidden files, caches,
+    nbgrader's ``timestamp.txt`` and the engine's ``results.json`` left out)."""
+    found: dict[str, Path] = {}
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(
+            part.startswith(".") or part in ("__pycache__", "feedback") for part in relative.parts
+        ):
+            continue
+        if relative.name in SKIPPED_FILES or (skip_notebooks and path.suffix == ".ipynb"):
+            continue
+        found[str(relative)] = path
+    return found
+
+
+def read_files(files: Mapping[str, Path]) -> dict[str, bytes]:
+    """The contents of ``files`` (relative name -> path), to send to a worker."""
+    return {name: path.read_bytes() for name, path in files.items()}
+
+
+def fingerprint(base: str, files: Mapping[str, bytes]) -> str:
+    """What a submission's grade depends on: its files, the references, the engine."""
+    digest = hashlib.sha256(base.encode())
+    for name in sorted(files):
+        digest.update(f"\0{name}\0".encode())
+        digest.update(files[name])
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AssignmentPlan:
+    """Everything needed to grade any submission of one assignment, as data (picklable)."""
+
+    assignment: str
+    notebooks: tuple[str, ...]
+    masters: Mapping[str, MasterNotebook]
+    references: Mapping[str, Reference]
+    source_files: Mapping[str, bytes]  # the assignment's other files (datasets, helpers)
+    options: GradingOptions
+    labels: judge.LabelSource | None = None  # None: the worker's own grader.data
+    engine: str = ""
+
+    @property
+    def fingerprint_base(self) -> str:
+        """Engine version and reference keys: part of every submission's fingerprint."""
+        keys = ",".join(f"{n}={self.references[n].key}" for n in sorted(self.references))
+        return f"{self.engine};{keys}"
+
+
+@dataclass
+class GradedNotebook:
+    """One notebook's outcome: the executed notebook (if any), verdicts and gradebook data."""
+
+    summary: NotebookSummary
+    verdicts: list[judge.Verdict]
+    executed: nbformat.NotebookNode | None
+    grades: gb.NotebookGrades
+
+
+@dataclass
+class GradedSubmission:
+    """What a worker returns for one submission: all of it data, nothing written anywhere."""
+
+    student: str
+    results: SubmissionResults
+    executed: dict[str, str]  # notebook name -> executed notebook (nbformat JSON text)
+    grades: dict[str, gb.NotebookGrades]
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Workbench:
+    """What one worker grades with: its sandbox, its interpreter's trusted folders, the device
+    it gives kernels, the labels it judges against, and the staged assignment files."""
+
+    sandbox: Sandbox
+    trusted_prefixes: tuple[str, ...]
+    device: str
+    labels: judge.LabelSource
+    source_files: Mapping[str, Path]
+
+
+def not_gradable_notebook(name: str, master: MasterNotebook, reason: str) -> GradedNotebook:
+    """A notebook that could not be graded: no score, flagged for a person, with the reason."""
+    grades = gb.NotebookGrades(name, flagged=True)
+    verdicts = []
+    for cell in master.grade_cells:
+        grades.grades[cell.name] = gb.CellGrade(None, True)
+        verdicts.append(judge.Verdict(cell.name, None, float(cell.points or 0), False, (reason,)))
+    summary = NotebookSummary(name, False, 0.0, 0.0, 0.0, reasons=[reason])
+    return GradedNotebook(summary, verdicts, None, grades)
+
+
+def _missing(name: str, master: MasterNotebook) -> GradedNotebook:
+    grades = gb.NotebookGrades(name)
+    verdicts = []
+    for cell in master.grade_cells:
+        grades.grades[cell.name] = gb.CellGrade(0.0, False)
+        verdicts.append(
+            judge.Verdict(cell.name, 0.0, float(cell.points or 0), False, ("not submitted",))
+        )
+    max_score = sum(v.max_score for v in verdicts)
+    summary = NotebookSummary(name, True, 0.0, max_score, 0.0, reasons=["not submitted"])
+    return GradedNotebook(summary, verdicts, None, grades)
+
+
+def judge_notebook(
+    nb: nbformat.NotebookNode,
+    run: NotebookRun,
+    reference: Reference,
+    labels: judge.LabelSource,
+    device: str,
+) -> list[judge.Verdict]:
+    """Verdicts on every grade cell of an executed notebook."""
+    verdicts = []
+    seen: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        record = run.cells.get(index)
+        if record is not None:
+            seen += [t for t in record.tampered if t not in seen]
+        meta = cell.metadata.get("nbgrader", {})
+        if not meta.get("grade"):
+            continue
+        if record is None:
+            facts = judge.CellFacts("skipped", tampered_before=tuple(seen))
+        else:
+            facts = judge.CellFacts(record.status, record.message, record.outputs, tuple(seen))
+        student = evidence_in_outputs(list(facts.outputs))
+        verdicts.append(
+            judge.judge_cell(
+                cell, facts, reference.evidence_for(meta["grade_id"]), student, labels, device
+            )
+        )
+    return verdicts
+
+
+def grade_notebook(
+    plan: AssignmentPlan, bench: Workbench, name: str, folder: Path
+) -> GradedNotebook:
+    """Validate, run and judge one notebook of a submission staged in ``folder``."""
+    master = plan.masters[name]
+    path = folder / f"{name}.ipynb"
+    if not path.is_file():
+        return _missing(name, master)
+    try:
+        submitted = read_notebook(path, plan.options.max_notebook_bytes)
+    except NotGradable as error:
+        return not_gradable_notebook(name, master, error.reason)
+    sanitized = sanitize(submitted, master)
+    nb = sanitized.notebook
+    files = {**submission_files(folder, skip_notebooks=True), **bench.source_files}
+    env = thread_environment(plan.options.threads_per_kernel)
+    with bench.sandbox.run(files, env) as prepared:
+        run = execute_notebook(
+            nb, prepared, plan.options.timeouts, bench.trusted_prefixes, plan.options.output_limits
+        )
+    verdicts = judge_notebook(nb, run, plan.references[name], bench.labels, bench.device)
+    grades = gb.NotebookGrades(name, flagged=bool(run.tampering))
+    for verdict in verdicts:
+        grades.grades[verdict.grade_id] = gb.CellGrade(verdict.score, verdict.score is None)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") or meta.get("task"):
+            no_answer = meta.get("solution") and not meta.get("task") and unanswered(cell)
+            grades.comments[meta["grade_id"]] = "No response." if no_answer else None
+    auto = [v for v in verdicts if not v.manual]
+    reasons = list(sanitized.notes)
+    reasons += [r.message for r in run.cells.values() if r.status == "timeout"]
+    if run.kernel_problem and run.kernel_problem not in reasons:
+        reasons.append(run.kernel_problem)
+    summary = NotebookSummary(
+        name,
+        True,
+        round(sum(v.score or 0.0 for v in auto), 6),
+        round(sum(v.max_score for v in auto), 6),
+        round(run.seconds, 3),
+        reasons=reasons,
+        flags=list(run.tampering),
+    )
+    return GradedNotebook(summary, verdicts, nb, grades)
+
+
+def collect_results(
+    assignment: str, student: str, graded: Sequence[GradedNotebook], fp: str, engine: str
+) -> SubmissionResults:
+    """``results.json``'s content from the notebooks' outcomes."""
+    results = SubmissionResults(assignment, student, fingerprint=fp, engine=engine)
+    for item in graded:
+        results.notebooks.append(item.summary)
+        results.execution_time += item.summary.execution_time
+        for verdict in item.verdicts:
+            name = f"{item.summary.name}/{verdict.grade_id}"
+            if verdict.manual:
+                results.manual.append(
+                    {"name": name, "auto_score": verdict.score, "max_score": verdict.max_score}
+                )
+                continue
+            results.tests.append(
+                TestResult(
+                    name=name,
+                    score=float(verdict.score or 0.0),
+                    max_score=verdict.max_score,
+                    status="passed" if verdict.passed else "failed",
+                    output="\n".join(verdict.messages),
+                )
+            )
+    return results
+
+
+def _stage(folder: Path, files: Mapping[str, bytes]) -> dict[str, Path]:
+    staged = {}
+    for name, content in files.items():
+        target = (folder / name).resolve()
+        if not target.is_relative_to(folder.resolve()):
+            raise NotGradable(f"a file name leaves the submission folder: {name!r}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        staged[name] = target
+    return staged
+
+
+def grade_files(
+    plan: AssignmentPlan, student: str, files: Mapping[str, bytes], fp: str = ""
+) -> GradedSubmission:
+    """Grade one student's submission given as data; runs anywhere this package is installed.
+
+    Raises :class:`grader.engine.sandbox.SandboxError` when this machine cannot apply the sandbox
+    that the plan asks for, and lets any unexpected error through: the caller records it as the
+    submission's grading error (never a zero).
+    """
+    started = time.monotonic()
+    capabilities = probe(plan.options.policy)
+    if plan.options.policy.enabled:
+        capabilities.require()
+    with tempfile.TemporaryDirectory(prefix="grader-submission-") as scratch:
+        folder = Path(scratch) / "submission"
+        folder.mkdir()
+        _stage(folder, files)
+        sources = Path(scratch) / "source"
+        sources.mkdir()
+        bench = Workbench(
+            sandbox=Sandbox(plan.options.policy, capabilities),
+            trusted_prefixes=trusted_prefixes(),
+            device=expected_device(),
+            labels=plan.labels or FixedLabels(),
+            source_files=_stage(sources, plan.source_files),
+        )
+        graded = [grade_notebook(plan, bench, name, folder) for name in plan.notebooks]
+    results = collect_results(plan.assignment, student, graded, fp, plan.engine)
+    return GradedSubmission(
+        student=student,
+        results=results,
+        executed={
+            item.summary.name: nbformat.writes(item.executed)
+            for item in graded
+            if item.executed is not None
+        },
+        grades={item.summary.name: item.grades for item in graded},
+        seconds=time.monotonic() - started,
+    )
+
+
+def unreadable(plan: AssignmentPlan, student: str, reason: str) -> GradedSubmission:
+    """A submission whose files could not even be read: not gradable, with the reason."""
+    graded = [not_gradable_notebook(n, plan.masters[n], reason) for n in plan.notebooks]
+    results = collect_results(plan.assignment, student, graded, "", plan.engine)
+    return GradedSubmission(student, results, {}, {g.summary.name: g.grades for g in graded})
