@@ -1,7 +1,12 @@
-"""Shared fixtures of the quiz tests: the bank, settings, a fresh store, clients, a real server."""
+"""Shared fixtures of the quiz tests: the bank, settings, a fresh store, clients, a real server.
+
+Modules that set ``BOTH_DATABASES = True`` run every test that uses a store twice: on SQLite and
+on a real PostgreSQL server that the session starts from Debian's binaries (``pgserver``).
+"""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,6 +18,7 @@ from grader.quiz.app import create_app
 from grader.quiz.bank import Quiz, load_bank
 from grader.quiz.config import Settings
 from grader.quiz.store import Store
+from tests.quiz.pgserver import PostgresServer, PostgresUnavailable, temporary_server
 from tests.quiz.serving import running
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +33,51 @@ def bank() -> dict[str, Quiz]:
     return load_bank(BANK_DIR)
 
 
+DATABASES = ("sqlite", "postgresql")
+_fresh = itertools.count()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run the tests of BOTH_DATABASES modules on SQLite and on PostgreSQL."""
+    if "db_kind" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_DATABASES", False):
+        metafunc.parametrize("db_kind", DATABASES, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def _own_credentials_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials made by a command under test go to the test's folder, never to $HOME."""
+    monkeypatch.setenv("GRADER_QUIZ_STATE_FILE", str(tmp_path / "state" / "quiz-server.json"))
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of this test session (skipped when the binaries are missing)."""
+    try:
+        with temporary_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings with a test secret, instructor token and a fresh SQLite file."""
-    return Settings(
-        secret=SECRET, db_url=f"sqlite:///{tmp_path / 'quiz.db'}", instructor_token=INSTRUCTOR
-    )
+def db_kind(request: pytest.FixtureRequest) -> str:
+    """Which database the test's store uses: sqlite unless the module asks for both."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_url(db_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty quiz database: a new SQLite file, or a new PostgreSQL database."""
+    if db_kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'quiz.db'}"
+    server: PostgresServer = request.getfixturevalue("pg")
+    return server.create_database(f"quiz_{next(_fresh)}")
+
+
+@pytest.fixture
+def settings(db_url: str) -> Settings:
+    """Settings with a test secret, instructor token and an empty database."""
+    return Settings(secret=SECRET, db_url=db_url, instructor_token=INSTRUCTOR)
 
 
 @pytest.fixture
@@ -57,6 +102,13 @@ def token() -> Callable[..., str]:
         return tokens.issue(SECRET, student, quiz, ttl_s)
 
     return make
+
+
+@pytest.fixture
+def served(settings: Settings, bank: dict[str, Quiz], store: Store) -> Iterator[str]:
+    """The app on a real uvicorn server (in a thread) over the test's store; yields its URL."""
+    with running(create_app(settings, bank, store)) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -84,3 +136,17 @@ def wrong_answers(quiz: Quiz) -> dict[str, object]:
         else:
             out[q.id] = [next(o.id for o in q.options if not o.correct)]
     return out
+
+
+def right(quiz: Quiz, question_id: str) -> list[str]:
+    """The correct option ids of one choice question (the bank may reorder options)."""
+    question = quiz.question(question_id)
+    assert question is not None, question_id
+    return list(question.correct_ids)
+
+
+def wrong(quiz: Quiz, question_id: str) -> list[str]:
+    """One wrong option of a choice question."""
+    question = quiz.question(question_id)
+    assert question is not None, question_id
+    return [next(o.id for o in question.options if not o.correct)]

@@ -6,9 +6,10 @@ import threading
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 
 from tests.quiz.conftest import correct_answers, wrong_answers
+
+BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
 
 
 def _auth(t):
@@ -131,10 +132,10 @@ def test_form_fallback_scores_like_the_api(client, token, bank):
     assert 'id="score">4.0 / 19.0<' in r.text  # q01 (2 points) + q03 (1) + q06 (1)
 
 
-def test_concurrent_submissions_all_land_without_duplicates(live, token, bank):
+def test_concurrent_submissions_all_land_without_duplicates(served, store, token, bank):
     """Thirty students at once, plus one student racing four submissions against a limit of
     two, through a real server: every allowed attempt is stored exactly once."""
-    url, store = live["url"], live["store"]
+    url = served
     pre, post = bank["frameworks-pre"], bank["frameworks-post"]
     results: list[int] = []
     lock = threading.Lock()
@@ -170,10 +171,9 @@ def test_concurrent_submissions_all_land_without_duplicates(live, token, bank):
     assert [a.number for a in store.attempts("frameworks-post", "racer")] == [1, 2]
 
 
-@pytest.mark.parametrize("url_db", ["sqlite://"])
-def test_any_sqlalchemy_url_in_memory(url_db, bank):
+def test_any_sqlalchemy_url_in_memory(bank):
     from grader.quiz.store import Store
 
-    with Store.open(url_db) as s:
+    with Store.open("sqlite://") as s:
         a = s.add_attempt("frameworks-pre", "x", 1, "en", 1.0, 19.0, {"q01": ["a"]}, {"q01": 1})
         assert a.number == 1 and s.count() == 1

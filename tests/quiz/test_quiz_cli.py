@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
+import stat
+from pathlib import Path
 
 from grader.cli import main
 from grader.quiz import tokens
+from grader.quiz.config import load_settings
 from grader.quiz.service import submit
 from tests.quiz.conftest import SECRET
 
@@ -43,11 +48,45 @@ def test_links_are_signed_personal_urls(monkeypatch, capsys, tmp_path):
     ]
 
 
-def test_links_refuse_to_run_without_a_secret(monkeypatch, capsys):
+def _links(capsys, *students: str) -> dict[str, str]:
+    assert main(["quiz", "links", "frameworks-pre", "--students", ",".join(students)]) == 0
+    rows = csv.DictReader(io.StringIO(capsys.readouterr().out))
+    return {r["student"]: r["url"].rsplit("token=", 1)[1] for r in rows}
+
+
+def test_without_a_secret_links_and_server_share_a_credentials_file(monkeypatch, capsys, tmp_path):
+    """No GRADER_QUIZ_SECRET: the first command makes an owner-only credentials file, and
+    `links` and the server's settings sign with the same secret; the variables still win."""
+    for name in ("GRADER_QUIZ_SECRET", "GRADER_QUIZ_SECRET_FILE", "GRADER_QUIZ_INSTRUCTOR_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    state = Path(os.environ["GRADER_QUIZ_STATE_FILE"])
+    assert not state.exists()
+    token = _links(capsys, "ada")["ada"]
+    assert stat.S_IMODE(state.stat().st_mode) == 0o600
+    assert stat.S_IMODE(state.parent.stat().st_mode) == 0o700
+    stored = json.loads(state.read_text(encoding="utf-8"))
+    assert tokens.verify(stored["secret"].encode(), token).student == "ada"
+    served = load_settings()  # what `grader quiz serve` uses
+    assert served.secret == stored["secret"].encode()
+    assert served.instructor_token == stored["instructor_token"]
+    assert not served.credentials_created and served.credentials_file == state
+    again = _links(capsys, "bo")["bo"]  # reused, not remade
+    assert tokens.verify(served.secret, again).student == "bo"
+    monkeypatch.setenv("GRADER_QUIZ_SECRET", SECRET.decode())
+    monkeypatch.setenv("GRADER_QUIZ_INSTRUCTOR_TOKEN", "from-the-environment-0123456789")
+    assert tokens.verify(SECRET, _links(capsys, "cy")["cy"]).student == "cy"
+    assert load_settings().instructor_token == "from-the-environment-0123456789"
+
+
+def test_a_credentials_file_others_can_read_is_refused(monkeypatch, capsys):
     monkeypatch.delenv("GRADER_QUIZ_SECRET", raising=False)
     monkeypatch.delenv("GRADER_QUIZ_SECRET_FILE", raising=False)
+    state = Path(os.environ["GRADER_QUIZ_STATE_FILE"])
+    _links(capsys, "ada")
+    state.chmod(0o644)
     assert main(["quiz", "links", "frameworks-pre", "--students", "ada"]) == 2
-    assert "GRADER_QUIZ_SECRET" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "readable by other users" in err and "chmod 600" in err
 
 
 def test_export_has_one_row_per_attempt(bank, store, settings, capsys):

@@ -6,6 +6,9 @@ import pytest
 
 from grader.quiz.dashboard import stats
 from grader.quiz.service import submit
+from tests.quiz.conftest import right, wrong
+
+BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
 
 
 def test_pure_statistics():
@@ -20,12 +23,13 @@ def test_pure_statistics():
 def test_summary_from_stored_attempts(bank, store):
     pre, post = bank["frameworks-pre"], bank["frameworks-post"]
     # three students; q02 (1 point, api-levels) is right for the two strongest only
-    submit(store, pre, "s1", {"q02": ["b"], "q03": -6, "q04": 0.6}, "en")  # 3 / 19
-    submit(store, pre, "s2", {"q02": ["b"], "q03": -6}, "en")  # 2 / 19
-    submit(store, pre, "s3", {"q02": ["a"]}, "he")  # 0 / 19
-    submit(store, post, "s1", {"q02": ["a"], "q03": 0.3}, "en")  # first attempt: 2 / 26
-    submit(store, post, "s1", {"q02": ["a"], "q03": 0.3, "q05": 18}, "en")  # best: 3 / 26
-    submit(store, post, "s3", {"q02": ["a"]}, "en")  # 1 / 26
+    pre_q02, post_q02 = right(pre, "q02"), right(post, "q02")
+    submit(store, pre, "s1", {"q02": pre_q02, "q03": -6, "q04": 0.6}, "en")  # 3 / 19
+    submit(store, pre, "s2", {"q02": pre_q02, "q03": -6}, "en")  # 2 / 19
+    submit(store, pre, "s3", {"q02": wrong(pre, "q02")}, "he")  # 0 / 19
+    submit(store, post, "s1", {"q02": post_q02, "q03": 0.3}, "en")  # first attempt: 2 / 26
+    submit(store, post, "s1", {"q02": post_q02, "q03": 0.3, "q05": 18}, "en")  # best: 3 / 26
+    submit(store, post, "s3", {"q02": post_q02}, "en")  # 1 / 26
     data = stats.summary(bank, store)
     q = data["quizzes"]["frameworks-pre"]
     assert q["students"] == 3 and q["attempts"] == 3
@@ -53,8 +57,9 @@ def test_summary_from_stored_attempts(bank, store):
 
 
 def test_dashboard_page_has_plots_and_gain(client, bank, store):
-    submit(store, bank["frameworks-pre"], "s1", {"q02": ["b"]}, "en")
-    submit(store, bank["frameworks-post"], "s1", {"q02": ["a"], "q05": 18}, "en")
+    pre, post = bank["frameworks-pre"], bank["frameworks-post"]
+    submit(store, pre, "s1", {"q02": right(pre, "q02")}, "en")
+    submit(store, post, "s1", {"q02": right(post, "q02"), "q05": 18}, "en")
     r = client.get(
         "/instructor", headers={"Authorization": "Bearer instructor-token-for-tests-0123456789"}
     )

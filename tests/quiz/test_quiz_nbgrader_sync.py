@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from grader.cli import main
 from grader.quiz.nbgrader_sync import roster, sync
 from grader.quiz.service import submit
-from tests.quiz.conftest import correct_answers
+from tests.quiz.conftest import correct_answers, right
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_sync_writes_counted_attempts_and_resyncs(
         assert gb.find_submission("quiz-post", "ada").score == pytest.approx(3.0)
         assert gb.find_grade("test_q01", "quiz-pre", "quiz-pre", "ada").score == 2.0
         assert gb.find_assignment("quiz-post").max_score == post.max_score
-    submit(store, pre, "cy", {"q02": ["b"]}, "en")
+    submit(store, pre, "cy", {"q02": right(pre, "q02")}, "en")
     assert main(["quiz", "sync", "--db", settings.db_url, "--gradebook", url]) == 0
     assert "quiz-pre: 3 student(s) synced" in capsys.readouterr().out
     assert roster(url) == ["ada", "bo", "cy"]

@@ -10,6 +10,8 @@ import pytest
 from grader.quiz import tokens
 from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
 
+BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
+
 
 def _auth(t):
     return {"Authorization": f"Bearer {t}"}
