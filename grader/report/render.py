@@ -106,8 +106,10 @@ def render(
     sections: Sequence[Section],
     quizzes: QuizData,
     generated: datetime,
+    overview: bool = False,
 ) -> str:
-    """The report page as HTML text."""
+    """The report page as HTML text; ``overview`` adds the student x assignment table (always
+    there when several assignments are shown)."""
     concepts: Sequence[ConceptRow] = quizzes.concepts
     students = sorted({row.student for s in sections for row in s.data.students})
     totals = {
@@ -119,6 +121,7 @@ def render(
     }
     context: dict[str, Any] = {
         "course_id": course_id,
+        "overview": overview or len(sections) > 1,
         "title": title,
         "sections": sections,
         "students": students,
@@ -163,6 +166,7 @@ def write_report(
         [section(item, output.parent) for item in data],
         quizzes,
         generated or datetime.now(UTC),
+        overview=not assignments,
     )
     temporary = output.with_name(f".{output.name}.partial")
     temporary.write_text(page, encoding="utf-8")

@@ -1,0 +1,118 @@
+"""The HTML report: figures inline, tables, links that resolve, nothing loaded from outside."""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from grader.cli import main
+from grader.demo.class_sim import simulate_quizzes
+from grader.quiz.bank import load_bank
+from grader.report.render import write_report
+from tests.report.conftest import ROOT, UNREADABLE
+
+WHEN = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def ids(self) -> set[str]:
+        return {a["id"] for _, a in self.tags if a.get("id")}
+
+    def count(self, tag: str) -> int:
+        return sum(1 for t, _ in self.tags if t == tag)
+
+
+def parse(path: Path) -> tuple[str, Page]:
+    text = path.read_text(encoding="utf-8")
+    page = Page()
+    page.feed(text)
+    return text, page
+
+
+@pytest.fixture(scope="module")
+def quiz_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A quiz database with the simulated class's pre and post attempts."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('quiz') / 'quiz.db'}"
+    simulate_quizzes(url, load_bank(ROOT / "quizzes"))
+    return url
+
+
+def test_assignment_report_has_figures_tables_and_reasons(graded, tmp_path: Path):
+    out = write_report(graded, tmp_path / "reports" / "demo.html", ["demo"], generated=WHEN)
+    text, page = parse(out)
+    assert page.count("svg") == 3  # distribution, tests, grading times
+    assert {"students-demo", "attention-demo", "tests-demo", "times-demo"} <= page.ids()
+    assert {"plot-distribution-demo", "plot-tests-demo", "plot-times-demo"} <= page.ids()
+    assert UNREADABLE in html.unescape(text) and "input transformer installed" in text
+    assert "late by 1 h 0 min" not in text and "late by 27 h 0 min" in text
+    assert "demo (1).ipynb" in text  # the renamed notebook is named
+    assert "double: values differ at 7 of 7 points" in text and "(2×)" in text
+    assert "בן" not in text  # names are not shown, ids are; Hebrew ids would pass through
+
+
+def test_links_open_the_executed_notebooks(graded, tmp_path: Path):
+    out = write_report(graded, tmp_path / "deep" / "er" / "demo.html", ["demo"], generated=WHEN)
+    _, page = parse(out)
+    links = [a["href"] for t, a in page.tags if t == "a" and a.get("href")]
+    assert len(links) == 5  # ada, ben, dan in the students table; ben, dan in "needs attention"
+    for link in links:
+        target = (out.parent / urllib.parse.unquote(link)).resolve()
+        assert target.is_file() and target.name == "demo.ipynb"
+
+
+def test_nothing_is_loaded_from_outside(graded, tmp_path: Path):
+    out = write_report(graded, tmp_path / "demo.html", ["demo"], generated=WHEN)
+    text, page = parse(out)
+    assert page.count("script") == 0 and page.count("link") == 0 and page.count("img") == 0
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text)
+    assert "@import" not in text
+    assert re.findall(r"url\(([^)]*)\)", text) and all(
+        ref.startswith("#") for ref in re.findall(r"url\(([^)]*)\)", text)
+    )  # only the figures' own clip paths
+
+
+def test_same_input_same_page(graded, tmp_path: Path):
+    first = write_report(graded, tmp_path / "a.html", ["demo"], generated=WHEN).read_text()
+    second = write_report(graded, tmp_path / "b.html", ["demo"], generated=WHEN).read_text()
+    assert first == second
+
+
+def test_course_report_puts_quiz_gain_beside_notebooks(graded, quiz_db, tmp_path: Path):
+    out = write_report(graded, tmp_path / "course.html", quiz_db_url=quiz_db, generated=WHEN)
+    text, page = parse(out)
+    assert {"course-table", "concepts-table", "plot-concepts"} <= page.ids()
+    assert page.count("svg") == 4
+    rows = re.findall(r"<tr><td>([a-z-]+)</td><td>([A-Za-z, ]*)</td>", text)
+    concepts = dict(rows)
+    assert concepts["gradient"] == "IntroPyTorch" and concepts["overfitting-detection"]
+    assert "normalized gain" in text
+
+
+def test_report_command_writes_and_fails_in_one_line(graded_root: Path, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert (
+        main(["report", "demo", "--root", str(graded_root), "--output", str(out), "--no-quizzes"])
+        == 0
+    )
+    assert out.is_file() and capsys.readouterr().out.strip() == str(out)
+    assert (
+        main(["report", "nope", "--root", str(graded_root), "--output", str(out), "--no-quizzes"])
+        == 2
+    )
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("grader report: assignment 'nope'") and "\n" not in error
