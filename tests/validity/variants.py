@@ -1,4 +1,5 @@
-"""Submissions derived from a reference notebook: blank, messy-but-correct, and mutants.
+"""Submissions derived from a reference notebook: blank, messy-but-correct, mutants and
+other correct answers (alternatives).
 
 Used by the validity tests to check that the grading of each notebook means something.
 """
@@ -41,6 +42,71 @@ def load_mutants(path: Path) -> list[Mutant]:
     return [
         Mutant(e["test"], e["cell"], e["why"], e["replace"][0], e["replace"][1]) for e in entries
     ]
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A correct answer to one exercise written unlike the reference (a whole answer cell)."""
+
+    cell: str
+    style: str
+    source: str
+    fails: str | None = None  # a known fairness bug: why the grading still rejects it
+
+
+@dataclass(frozen=True)
+class AlternativeSet:
+    """One student who answers every exercise of a notebook with one alternative each."""
+
+    number: int
+    answers: tuple[Alternative, ...]
+
+    @property
+    def student(self) -> str:
+        return f"alternative-{self.number}"
+
+    def sources(self) -> dict[str, str]:
+        """Answer cell grade_id -> the source that replaces it."""
+        return {a.cell: a.source for a in self.answers}
+
+
+def load_alternatives(path: Path) -> list[AlternativeSet]:
+    """The alternative sets listed in a ``tests/alternatives/<Notebook>.yaml`` file.
+
+    Each entry is ``{set: N, answers: {grade_id: {style, source[, fails]}}}``; a malformed
+    entry raises ``ValueError`` naming the set and cell rather than grading half a file.
+    """
+    if not path.exists():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    sets = []
+    for entry in entries:
+        number = entry.get("set")
+        answers = entry.get("answers")
+        if not isinstance(number, int) or not isinstance(answers, dict) or not answers:
+            raise ValueError(f"{path.name}: each entry needs an integer 'set' and 'answers'")
+        parsed = []
+        for cell, answer in answers.items():
+            if not isinstance(answer, dict) or not answer.get("source") or not answer.get("style"):
+                raise ValueError(f"{path.name}: set {number}, {cell}: needs 'style' and 'source'")
+            parsed.append(Alternative(cell, answer["style"], answer["source"], answer.get("fails")))
+        sets.append(AlternativeSet(number, tuple(parsed)))
+    numbers = [s.number for s in sets]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"{path.name}: set numbers repeat: {numbers}")
+    return sets
+
+
+def exercises(notebook: Any) -> dict[str, str]:
+    """Autograded test grade_id -> the answer cell it grades (the nearest one above it)."""
+    found, answer = {}, None
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("solution") and cell.cell_type == "code":
+            answer = meta.get("grade_id")
+        elif is_autograded_test(cell) and answer is not None:
+            found[meta["grade_id"]] = answer
+    return found
 
 
 def nbgrader_meta(cell: Any) -> dict[str, Any]:
