@@ -258,6 +258,18 @@ def _notebook_for(
     raise SimulationError(f"unknown profile {profile!r} of {student.id}")
 
 
+def _assignment_notebooks(
+    root: Path, assignment: str, mutants: Path | None, alternatives: Path | None
+) -> list[_Notebook]:
+    released = sorted((root / "release" / assignment).glob("*.ipynb"))
+    if not released:
+        raise SimulationError(
+            f"no released notebook in {root / 'release' / assignment}: "
+            f"run `grader release {assignment}` first"
+        )
+    return [_load_notebook(root, assignment, p.stem, mutants, alternatives) for p in released]
+
+
 def _timestamp(rng: random.Random, due: datetime, late: bool) -> datetime:
     if late:
         return due + timedelta(hours=rng.randint(2, 30), minutes=rng.randint(0, 59))
@@ -287,13 +299,7 @@ def simulate_class(
     ``root`` is the course (``source/`` and ``release/``), ``mutants`` and ``alternatives``
     the folders of ``<Notebook>.yaml`` files. The result depends only on the arguments.
     """
-    books = {
-        a: [
-            _load_notebook(root, a, p.stem, mutants, alternatives)
-            for p in sorted((root / "release" / a).glob("*.ipynb"))
-        ]
-        for a in assignments
-    }
+    books = {a: _assignment_notebooks(root, a, mutants, alternatives) for a in assignments}
     strong_number = {s.id: n for n, s in enumerate(r for r in roster if r.profile == "strong")}
     submissions: list[Submission] = []
     for index, assignment in enumerate(assignments):
