@@ -1,0 +1,105 @@
+"""A PostgreSQL server that stops and comes back while students submit: every request meanwhile
+gets a clear 503, nothing accepted is lost or stored twice, and the running app recovers by
+itself. The test stops and starts a real server of its own."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from grader.quiz import tokens
+from grader.quiz.app import create_app
+from grader.quiz.config import Settings
+from grader.quiz.store import Store
+from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
+from tests.quiz.pgserver import PostgresServer, PostgresUnavailable, temporary_server
+from tests.quiz.serving import running
+
+QUIZ = "frameworks-pre"  # one attempt each: a second stored row would be a 409, never a 201
+
+
+@pytest.fixture
+def own_pg() -> Iterator[PostgresServer]:
+    """A PostgreSQL server that only this test stops and starts."""
+    try:
+        with temporary_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def _post(url: str, student: str, key: str, answers: dict) -> httpx.Response:
+    token = tokens.issue(SECRET, student, QUIZ, 600)
+    with httpx.Client(base_url=url, timeout=30) as c:
+        return c.post(
+            f"/api/quiz/{QUIZ}/attempts",
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+            json={"answers": answers},
+        )
+
+
+def test_database_down_then_back_gives_503_and_stores_each_attempt_once(own_pg, bank):
+    settings = Settings(secret=SECRET, db_url=own_pg.url(), instructor_token=INSTRUCTOR)
+    answers = correct_answers(bank[QUIZ])
+    with Store.open(settings.db_url) as store, running(create_app(settings, bank, store)) as url:
+        assert _post(url, "before", "key-before-0001", answers).status_code == 201
+
+        own_pg.stop()
+        r = _post(url, "during", "key-during-0001", answers)
+        assert r.status_code == 503 and r.headers["retry-after"] == "2"
+        assert "database is unavailable" in r.json()["detail"]
+        token = tokens.issue(SECRET, "during", QUIZ, 600)
+        page = httpx.get(f"{url}/quiz/{QUIZ}?token={token}&lang=he", timeout=30)
+        assert page.status_code == 503 and "database is unavailable" in page.text
+
+        own_pg.start()  # the app is not restarted
+        assert _post(url, "during", "key-during-0001", answers).status_code == 201
+        assert _post(url, "during", "key-during-0001", answers).status_code == 201  # resent
+
+        # mid-load: 30 students arrive over about 3 s; the server goes down for about a second
+        statuses: Counter[int] = Counter()
+        accepted: dict[str, int] = {}
+        lock = threading.Lock()
+
+        def student(i: int) -> None:
+            time.sleep(0.1 * i)
+            name, key = f"load{i:02d}", f"key-load-{i:04d}"
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                try:
+                    r = _post(url, name, key, answers)
+                except httpx.TransportError:
+                    continue
+                with lock:
+                    statuses[r.status_code] += 1
+                if r.status_code == 201:
+                    with lock:
+                        accepted[name] = r.json()["attempt"]
+                    return
+                assert r.status_code == 503, r.text
+                time.sleep(float(r.headers.get("retry-after", "1")) / 4)
+
+        threads = [threading.Thread(target=student, args=(i,)) for i in range(30)]
+        for th in threads:
+            th.start()
+        time.sleep(1.0)
+        own_pg.stop()
+        time.sleep(1.0)
+        own_pg.start()
+        for th in threads:
+            th.join()
+
+        assert set(statuses) <= {201, 503} and statuses[503] > 0, statuses
+        assert sorted(accepted) == [f"load{i:02d}" for i in range(30)]
+        stored = store.attempts(QUIZ)
+        per_student = Counter(a.student for a in stored)
+        assert all(n == 1 for n in per_student.values()), per_student
+        assert len(stored) == 2 + 30
+        assert {a.request_key for a in stored if a.student.startswith("load")} == {
+            f"key-load-{i:04d}" for i in range(30)
+        }
