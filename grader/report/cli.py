@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.report import ReportError
+
+if TYPE_CHECKING:
+    from grader.engine.autograde import Course
 
 REPORTS = "reports"
 EXPORTS = "exports"
 
 
-def _course(root: str):
+def _course(root: str) -> Course:
     from grader.engine.autograde import load_course
 
     return load_course(Path(root))

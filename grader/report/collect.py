@@ -25,8 +25,12 @@ from grader.report import ReportError
 GRADED = "graded"
 FLAGGED = "flagged"
 NOT_GRADABLE = "not gradable"
+MISSING_NOTEBOOK = "notebook missing"
 NOT_GRADED = "submitted, not graded yet"
 NO_SUBMISSION = "no submission"
+
+#: The reason the engine gives a notebook that was not in the submission.
+NOT_SUBMITTED = "not submitted"
 
 #: How many distinct failure messages the report lists per test.
 TOP_MESSAGES = 3
@@ -75,9 +79,19 @@ class StudentRow:
         return self.score / self.max_score
 
     @property
+    def scored(self) -> bool:
+        """Graded (flagged or with a notebook missing included): the score counts."""
+        return self.status in (GRADED, FLAGGED, MISSING_NOTEBOOK)
+
+    @property
     def needs_attention(self) -> bool:
-        """Something a person should look at: not gradable, flagged, late or misnamed files."""
-        return self.status in (NOT_GRADABLE, FLAGGED) or self.late or bool(self.stray_files)
+        """Something a person should look at: not gradable, flagged, a notebook missing, late,
+        or files the assignment does not have."""
+        return (
+            self.status in (NOT_GRADABLE, FLAGGED, MISSING_NOTEBOOK)
+            or self.late
+            or bool(self.stray_files)
+        )
 
 
 @dataclass(frozen=True)
@@ -250,13 +264,23 @@ def _student_row(
         return StudentRow(student, NOT_GRADED if submitted else NO_SUBMISSION, **common)
     gradable = bool(document.get("gradable", True))
     flags = tuple(document.get("flags", ()))
-    status = NOT_GRADABLE if not gradable else FLAGGED if flags else GRADED
+    notebook_rows = tuple(_notebook_rows(course, student, assignment, document))
+    missing = any(NOT_SUBMITTED in nb.reasons for nb in notebook_rows)
+    status = (
+        NOT_GRADABLE
+        if not gradable
+        else FLAGGED
+        if flags
+        else MISSING_NOTEBOOK
+        if missing
+        else GRADED
+    )
     return StudentRow(
         student,
         status,
         score=float(document.get("score", 0.0)),
         max_score=float(document.get("max_score", 0.0)),
-        notebooks=tuple(_notebook_rows(course, student, assignment, document)),
+        notebooks=notebook_rows,
         reasons=tuple(document.get("reasons", ())),
         flags=flags,
         **common,

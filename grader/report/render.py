@@ -82,7 +82,7 @@ def _link(target: Path, base: Path) -> str:
 
 def section(data: AssignmentData, report_dir: Path) -> Section:
     """Figures, statistics and links for one assignment."""
-    fractions = [r.fraction for r in data.students if r.fraction is not None]
+    fractions = [r.fraction for r in data.students if r.scored and r.fraction is not None]
     links = {
         (row.student, nb.name): _link(nb.executed, report_dir)
         for row in data.students

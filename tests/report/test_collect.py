@@ -11,6 +11,7 @@ from grader.report import ReportError
 from grader.report.collect import (
     FLAGGED,
     GRADED,
+    MISSING_NOTEBOOK,
     NO_SUBMISSION,
     NOT_GRADABLE,
     collect_assignment,
@@ -29,7 +30,8 @@ def test_every_student_appears_with_what_happened(graded):
     assert rows["cat"].status == NOT_GRADABLE and rows["cat"].reasons == (f"demo: {UNREADABLE}",)
     assert rows["dan"].status == FLAGGED and rows["dan"].flags == (f"demo: {FLAG}",)
     assert rows["eve"].status == NO_SUBMISSION and rows["eve"].score is None
-    assert rows["fay"].stray_files == ("demo (1).ipynb",)
+    assert rows["fay"].status == MISSING_NOTEBOOK and rows["fay"].stray_files == ("demo (1).ipynb",)
+    assert [s for s, r in sorted(rows.items()) if r.scored] == ["ada", "ben", "dan", "fay"]
     assert data.max_score == 8.0  # 7 autograded points + 1 graded by hand
 
 

@@ -63,6 +63,8 @@ def test_assignment_report_has_figures_tables_and_reasons(graded, tmp_path: Path
     assert "demo (1).ipynb" in text  # the renamed notebook is named
     assert "double: values differ at 7 of 7 points" in text and "(2×)" in text
     assert "בן" not in text  # names are not shown, ids are; Hebrew ids would pass through
+    # the mean counts graded work only: ada 7, ben 4, dan 5, fay 0 of 7 (not cat's 0)
+    assert "mean <b>57%</b>" in text and "median <b>64%</b>" in text
 
 
 def test_links_open_the_executed_notebooks(graded, tmp_path: Path):
