@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from urllib.parse import urlencode
 
 import pytest
+from fastapi.staticfiles import StaticFiles
+from fastapi.testclient import TestClient
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
+from grader.quiz import app as quiz_app
 from grader.quiz import tokens
 from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
 
@@ -49,7 +55,40 @@ def test_correct_answers_never_reach_the_browser_before_submission(client, token
         assert all(set(o) == {"id", "text"} for o in q.get("options", []))
     for text in _feedback_texts(quiz, lang):
         assert text not in script
-    assert client.get("/static/../quizzes/frameworks-pre.yaml").status_code == 404
+
+
+# An HTTP client removes a literal "/static/../" before sending, so the probes are
+# percent-encoded: the server decodes them, and only the static files' guard stands between
+# them and the files next to (and above) the static folder.
+TRAVERSALS = [
+    ("/static/%2e%2e/app.py", "def create_app"),
+    ("/static/%2E%2E/%2e%2e/%2e%2e/quizzes/frameworks-pre.yaml", "id: frameworks-pre"),
+    ("/static/..%2fapp.py", "def create_app"),
+]
+
+
+@pytest.mark.parametrize(("path", "secret"), TRAVERSALS)
+def test_static_files_refuse_paths_that_climb_out(client, path, secret):
+    r = client.get(path)
+    assert r.request.url.raw_path == path.encode()  # sent as written, not normalised
+    assert r.status_code == 404 and secret not in r.text
+
+
+def test_the_traversal_probes_would_leak_without_the_guard():
+    """The same requests against static files without the guard return the files: the probes
+    above reach the guard, so the test fails if the guard goes."""
+
+    class Unguarded(StaticFiles):
+        def lookup_path(self, path):
+            full = os.path.realpath(os.path.join(self.directory, path))
+            return (full, os.stat(full)) if os.path.isfile(full) else ("", None)
+
+    static = os.path.join(os.path.dirname(quiz_app.__file__), "static")
+    unguarded = Starlette(routes=[Mount("/static", app=Unguarded(directory=static))])
+    with TestClient(unguarded) as leaky:
+        for path, secret in TRAVERSALS:
+            r = leaky.get(path)
+            assert r.status_code == 200 and secret in r.text, path
 
 
 def test_posts_need_a_valid_token_and_the_form_needs_csrf(client, token, store, bank):
