@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.quiz.conftest import ROOT
+from tests.quiz.conftest import INSTRUCTOR, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -71,3 +71,36 @@ def test_hebrew_pre_quiz_end_to_end(live, token, bank):
     assert SCREENSHOT.stat().st_size > 10_000
     stored = live["store"].attempts("frameworks-pre", "browser-student")
     assert [(a.number, a.lang, a.score) for a in stored] == [(1, "he", quiz.max_score - 2)]
+
+
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() and not shutil.which("chromium"),
+    reason="Debian's chromium package is not installed (.ci/run installs it)",
+)
+def test_instructor_signs_in_once_and_every_dashboard_link_works_by_clicking(live):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = browser.new_context(accept_downloads=True).new_page()
+            page.goto(f"{live['url']}/instructor")
+            page.fill("#instructor-token", INSTRUCTOR)
+            page.click("#sign-in")
+            page.wait_for_selector("#logout-form")
+            assert page.url == f"{live['url']}/instructor"  # no token in the address
+            assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
+            with page.expect_download() as download:
+                page.click("#export-frameworks-pre")
+            assert download.value.suggested_filename == "frameworks-pre-attempts.csv"
+            csv_text = Path(download.value.path()).read_text(encoding="utf-8")
+            assert csv_text.startswith("student,attempt,submitted_at,score,max_score,q01,")
+            page.click("#stats-json")
+            assert "frameworks-post" in page.inner_text("body")
+            page.go_back()
+            page.click("#sign-out")
+            page.wait_for_selector("#login-form")
+            page.goto(f"{live['url']}/api/instructor/stats")
+            assert "sign in" in page.inner_text("body")  # the cookie is gone
+        finally:
+            browser.close()
