@@ -10,6 +10,7 @@ the course and moved into place, one rename per assignment.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import tempfile
 import tokenize
@@ -80,6 +81,18 @@ def entry_problem(part: Part, entry: polib.POEntry | None) -> str | None:
     changed = changed_tokens(part.text, entry.msgstr, part.fstring)
     if changed:
         return f"{what}: code or placeholder changed: " + "; ".join(changed)
+    return _string_problem(what, entry.msgstr, part.quote)
+
+
+def _string_problem(what: str, text: str, quote: str) -> str | None:
+    """Why ``text`` cannot stand between ``quote``s in Python source, or None."""
+    if not quote:
+        return None
+    bare = re.sub(r"\\.", "", text, flags=re.DOTALL)
+    if quote in bare or bare.endswith(quote[0]):
+        return f"{what}: the translation holds the string's own quote {quote[0]!r}; escape it"
+    if len(quote) == 1 and "\n" in text:
+        return f"{what}: a one-line string cannot hold a line break"
     return None
 
 

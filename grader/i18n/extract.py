@@ -70,6 +70,7 @@ class Part:
     kind: str  # "markdown", "comment", "docstring" or "message"
     text: str
     fstring: bool = False
+    quote: str = ""  # for a string: its quotes, which a translation must not close early
 
     @property
     def context(self) -> str:
@@ -240,12 +241,12 @@ def cell_parts(cell: nbformat.NotebookNode) -> list[Part]:
     """The translatable parts of one cell (none for raw cells)."""
     key = cell_key(cell)
     if cell.cell_type == "markdown":
-        texts = [(block, "markdown", False) for block, ok in markdown_blocks(cell.source) if ok]
+        texts = [("markdown", block, False, "") for block, ok in markdown_blocks(cell.source) if ok]
     elif cell.cell_type == "code":
-        texts = [(s.text, s.kind, s.fstring) for s in code_slots(cell.source)]
+        texts = [(s.kind, s.text, s.fstring, s.quote) for s in code_slots(cell.source)]
     else:
         texts = []
-    return [Part(key, i, kind, text, fstring) for i, (text, kind, fstring) in enumerate(texts)]
+    return [Part(key, i, *fields) for i, fields in enumerate(texts)]
 
 
 def notebook_parts(notebook: nbformat.NotebookNode) -> list[Part]:
