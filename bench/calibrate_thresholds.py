@@ -2,11 +2,13 @@
 
 For every entry of ``bench/calibration.yaml`` the reference notebook's answer and set-up cells
 run once in a real kernel; then the entry's model is trained with seeds 0..N-1 and scored on
-the hidden split. The threshold is ``mean - 3 sd``, but never above the worst seed minus a
-margin of two samples (or 0.02, whichever is larger), rounded down to 0.01: a reference that
+the hidden split and on the validation split (the one students measure themselves: the
+instructions and the visible check state the same bar). Per split the bound is ``mean - 3 sd``,
+but never above the worst seed minus a margin of two samples of that split (or 0.02, whichever
+is larger); the threshold is the lower of the two bounds, rounded down to 0.01. A reference that
 scores the same on every seed (sd 0) must not leave a correct student no room at all.
-``docs/thresholds.md`` is rewritten with every number; with ``--write`` the literal
-``threshold=`` of each check in ``source/`` is updated too.
+``docs/thresholds.md`` is rewritten with every number; with ``--write`` every copy of each
+threshold in ``source/`` is updated too (see :func:`write_thresholds`).
 
     python bench/calibrate_thresholds.py [--seeds 5] [--write] [NOTEBOOK ...]
 """
@@ -44,10 +46,18 @@ class Entry:
     transform: str | None
 
 
+def _bound(accuracies: list[float], n: int) -> float:
+    """``min(mean - 3 sd, worst - margin)`` for accuracies measured on ``n`` samples."""
+    sd = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
+    margin = max(2 / n, 0.02)
+    return min(statistics.fmean(accuracies) - 3 * sd, min(accuracies) - margin)
+
+
 @dataclass(frozen=True)
 class Calibrated:
     entry: Entry
-    accuracies: list[float]
+    accuracies: list[float]  # on the hidden split, seed 0..
+    valid_accuracies: list[float]  # on the validation split, seed 0..
 
     @property
     def mean(self) -> float:
@@ -58,10 +68,14 @@ class Calibrated:
         return statistics.stdev(self.accuracies) if len(self.accuracies) > 1 else 0.0
 
     @property
+    def valid_mean(self) -> float:
+        return statistics.fmean(self.valid_accuracies)
+
+    @property
     def threshold(self) -> float:
-        margin = max(2 / len(data.hidden_split(self.entry.dataset)), 0.02)
-        value = min(self.mean - 3 * self.sd, min(self.accuracies) - margin)
-        return math.floor(value * 100) / 100
+        hidden = _bound(self.accuracies, len(data.hidden_split(self.entry.dataset)))
+        valid = _bound(self.valid_accuracies, len(data.load(self.entry.dataset).valid))
+        return math.floor(min(hidden, valid) * 100 + 1e-9) / 100
 
 
 def notebook_path(name: str) -> Path:
@@ -93,14 +107,20 @@ def _probe(entry: Entry, seed: int) -> str:
         f"_x = _data.hidden_inputs({entry.dataset!r}).copy()\n"
         "_x = _x if _transform is None else _transform(_x)\n"
         f"_y = _data.hidden_split({entry.dataset!r}).y\n"
-        f"print({MARK!r}, _json.dumps(float((_predict(_model, _x) == _y).mean())))\n"
+        f"_valid = _data.load({entry.dataset!r}).valid\n"
+        "_vx = _valid.x.copy() if _transform is None else _transform(_valid.x.copy())\n"
+        "_both = [float((_predict(_model, _x) == _y).mean()),\n"
+        "         float((_predict(_model, _vx) == _valid.y).mean())]\n"
+        f"print({MARK!r}, _json.dumps(_both))\n"
     )
 
 
-def _result(cell: nbformat.NotebookNode) -> float:
+def _result(cell: nbformat.NotebookNode) -> tuple[float, float]:
+    """(hidden accuracy, validation accuracy) printed by a probe cell."""
     for output in cell.outputs:
         if output.get("output_type") == "stream" and MARK in output.get("text", ""):
-            return float(output["text"].split(MARK, 1)[1].split()[0])
+            hidden, valid = json.loads(output["text"].split(MARK, 1)[1].splitlines()[0])
+            return float(hidden), float(valid)
         if output.get("output_type") == "error":
             raise RuntimeError(f"{output['ename']}: {output['evalue']}")
     raise RuntimeError("the probe printed no result")
@@ -123,13 +143,21 @@ def calibrate_notebook(name: str, entries: list[Entry], seeds: int) -> list[Cali
                 client.execute_cell(cell, index)
             results = []
             for entry in entries:
-                accuracies = []
+                accuracies, valid_accuracies = [], []
                 for seed in range(seeds):
                     probe = nbformat.v4.new_code_cell(_probe(entry, seed))
                     client.execute_cell(probe, len(setup))
-                    accuracies.append(_result(probe))
-                results.append(Calibrated(entry, accuracies))
+                    hidden, valid = _result(probe)
+                    accuracies.append(hidden)
+                    valid_accuracies.append(valid)
+                results.append(Calibrated(entry, accuracies, valid_accuracies))
     return results
+
+
+def saved_result(notebook: str, check: str, value: dict) -> Calibrated:
+    """A result as ``bench/calibration-results.json`` keeps it."""
+    entry = Entry(notebook, check, value["dataset"], "", None)
+    return Calibrated(entry, value["accuracies"], value["valid_accuracies"])
 
 
 def merge_saved(results: list[Calibrated]) -> list[Calibrated]:
@@ -143,14 +171,10 @@ def merge_saved(results: list[Calibrated]) -> list[Calibrated]:
         saved[f"{r.entry.notebook}/{r.entry.check}"] = {
             "dataset": r.entry.dataset,
             "accuracies": r.accuracies,
+            "valid_accuracies": r.valid_accuracies,
         }
     saved_path.write_text(json.dumps(saved, indent=1, sort_keys=True) + "\n")
-    merged = []
-    for key, value in saved.items():
-        notebook, check = key.split("/", 1)
-        merged.append(
-            Calibrated(Entry(notebook, check, value["dataset"], "", None), value["accuracies"])
-        )
+    merged = [saved_result(*key.split("/", 1), value) for key, value in saved.items()]
     order = {name: i for i, name in enumerate(n for names in COURSE.values() for n in names)}
     return sorted(merged, key=lambda r: (order.get(r.entry.notebook, 99), r.entry.check))
 
@@ -160,41 +184,78 @@ def write_table(results: list[Calibrated], seeds: int) -> None:
         "# Accuracy thresholds",
         "",
         "Each accuracy test trains the student's model with a fixed seed and measures it on the",
-        "hidden split of its dataset (sizes in `grader/data.py`). Thresholds come from the",
-        f"reference solution trained with seeds 0..{seeds - 1}: `min(mean - 3 sd, worst - m)`",
-        "rounded down to 0.01, where the margin m is two samples of the hidden split (2/n) or",
-        "0.02, whichever is larger, so that a reference scoring the same on every seed still",
-        "leaves a correct student some room. Regenerate with",
-        "`make calibrate` (`bench/calibrate_thresholds.py --write`).",
+        "hidden split of its dataset (sizes in `grader/data.py`). The same bar is stated in the",
+        "exercise's instructions (in bold) and used by its visible check on the validation split,",
+        "so a student who clears it there knows what the hidden test asks. Thresholds come from",
+        f"the reference solution trained with seeds 0..{seeds - 1}, scored on both splits: per",
+        "split `min(mean - 3 sd, worst - m)`, where the margin m is two samples of that split",
+        "(2/n) or 0.02, whichever is larger; the threshold is the lower of the two, rounded down",
+        "to 0.01, so that a reference scoring the same on every seed still leaves a correct",
+        "student some room. `tests/test_thresholds.py` keeps the notebooks, their instructions",
+        "and this table in step. Regenerate with `make calibrate`",
+        "(`bench/calibrate_thresholds.py --write`).",
         "",
         f"Calibrated on {platform.machine()} with Python {platform.python_version()}.",
         "",
-        "| notebook | check | dataset | hidden n | accuracies (seed 0..) | mean | sd | threshold |",
-        "|---|---|---|---|---|---|---|---|",
+        "| notebook | check | dataset | hidden n | hidden accuracy (seed 0..) | mean | sd "
+        "| validation accuracy (seed 0..) | mean | threshold |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         n = len(data.hidden_split(r.entry.dataset))
         accs = ", ".join(f"{a:.3f}" for a in r.accuracies)
+        valid = ", ".join(f"{a:.3f}" for a in r.valid_accuracies)
         lines.append(
             f"| {r.entry.notebook} | `{r.entry.check}` | {r.entry.dataset} | {n} | {accs} "
-            f"| {r.mean:.3f} | {r.sd:.3f} | **{r.threshold:.2f}** |"
+            f"| {r.mean:.3f} | {r.sd:.3f} | {valid} | {r.valid_mean:.3f} "
+            f"| **{r.threshold:.2f}** |"
         )
     (ROOT / "docs" / "thresholds.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+#: Where a threshold is written in a notebook: the hidden check's ``threshold=``, the visible
+#: check's ``valid_accuracy >= ...`` (both in the test cell naming the check) and the bold
+#: ``**0.xx**`` in the exercise's instructions (the last markdown cell before that test cell).
+HIDDEN_BAR = re.compile(r"(threshold\s*=\s*)([0-9.]+)")
+VISIBLE_BAR = re.compile(r"(valid_accuracy\s*>=\s*)([0-9.]+)")
+STATED_BAR = re.compile(r"(\*\*)(0\.[0-9]+)(\*\*)")
+
+
+def threshold_cells(
+    notebook: nbformat.NotebookNode, check: str
+) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """(the instructions, the test cell) of the exercise whose hidden test runs ``check``."""
+    name = re.compile(rf"['\"]{re.escape(check)}['\"]")
+    tests = [
+        i for i, c in enumerate(notebook.cells) if c.cell_type == "code" and name.search(c.source)
+    ]
+    if len(tests) != 1:
+        raise ValueError(f"{len(tests)} test cells run {check!r}; expected exactly one")
+    before = [c for c in notebook.cells[: tests[0]] if c.cell_type == "markdown"]
+    return before[-1], notebook.cells[tests[0]]
+
+
+def stated_thresholds(notebook: nbformat.NotebookNode, check: str) -> dict[str, list[float]]:
+    """Every copy of ``check``'s threshold in a notebook, by where it is written."""
+    instructions, test = threshold_cells(notebook, check)
+    return {
+        "hidden test": [float(m[2]) for m in HIDDEN_BAR.finditer(test.source)],
+        "visible check": [float(m[2]) for m in VISIBLE_BAR.finditer(test.source)],
+        "instructions": [float(m[2]) for m in STATED_BAR.finditer(instructions.source)],
+    }
+
+
 def write_thresholds(results: list[Calibrated]) -> None:
-    """Replace the literal ``threshold=`` following each check's name in its test cell."""
+    """Write each calibrated threshold into every place :func:`stated_thresholds` reads."""
     for name in {r.entry.notebook for r in results}:
         path = notebook_path(name)
         notebook = nbformat.read(path, as_version=4)
         for r in (r for r in results if r.entry.notebook == name):
-            pattern = re.compile(
-                rf"(['\"]{re.escape(r.entry.check)}['\"][\s\S]*?threshold\s*=\s*)[0-9.]+"
-            )
-            cells = [c for c in notebook.cells if pattern.search(c.source)]
-            if len(cells) != 1:
-                raise SystemExit(f"{name}: cannot find exactly one threshold for {r.entry.check}")
-            cells[0].source = pattern.sub(rf"\g<1>{r.threshold:.2f}", cells[0].source, count=1)
+            instructions, test = threshold_cells(notebook, r.entry.check)
+            value = f"{r.threshold:.2f}"
+            test.source = HIDDEN_BAR.sub(rf"\g<1>{value}", test.source)
+            test.source = VISIBLE_BAR.sub(rf"\g<1>{value}", test.source)
+            instructions.source = STATED_BAR.sub(rf"\g<1>{value}\g<3>", instructions.source)
         nbformat.write(notebook, path)
 
 
@@ -215,7 +276,12 @@ def main() -> None:
         for r in done:
             print(
                 json.dumps(
-                    {"check": r.entry.check, "accuracies": r.accuracies, "threshold": r.threshold}
+                    {
+                        "check": r.entry.check,
+                        "accuracies": r.accuracies,
+                        "valid_accuracies": r.valid_accuracies,
+                        "threshold": r.threshold,
+                    }
                 )
             )
         results += done
