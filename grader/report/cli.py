@@ -59,7 +59,7 @@ def _canvas_ids(pairs: list[str]) -> dict[str, str]:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the Canvas, Moodle and per-test CSV files of the course."""
-    from grader.report.exports import export_course
+    from grader.report.exports import course_grades, export_course, identity_warnings
 
     course = _course(args.root)
     folder = Path(args.output_dir) if args.output_dir else course.root / EXPORTS
@@ -77,6 +77,8 @@ def run_export(args: argparse.Namespace) -> int:
         return 2
     for kind, path in written.items():
         print(f"{kind}: {path}")
+    for warning in identity_warnings(course_grades(course, args.assignments or None)):
+        print(f"grader export: warning: {warning}", file=sys.stderr)
     return 0
 
 

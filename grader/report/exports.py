@@ -78,7 +78,7 @@ def course_grades(course: Course, assignments: Sequence[str] | None = None) -> C
                 raise ReportError(f"assignment {name!r} is not in the gradebook") from None
         students = tuple(
             Student(s.id, s.first_name or "", s.last_name or "", s.email or "", s.lms_user_id or "")
-            for s in gb.students
+            for s in sorted(gb.students, key=lambda s: s.id)
         )
         scores: dict[tuple[str, str], float | None] = {}
         for student in students:
@@ -131,6 +131,32 @@ def moodle_rows(grades: CourseGrades) -> list[list[str]]:
             + [_score(grades.scores[s.id, a]) for a in grades.assignments]
         )
     return rows
+
+
+def identity_warnings(grades: CourseGrades) -> list[str]:
+    """What could make an LMS import put a grade on the wrong student, in plain words.
+
+    Moodle's import keeps the previous row's user when a row's identifier is empty, and aborts
+    on an identifier it does not know; Canvas falls back to matching names without an id.
+    """
+    warnings = []
+    no_email = [s.id for s in grades.students if not s.email]
+    if no_email:
+        warnings.append(
+            f"{len(no_email)} student(s) have no email ({', '.join(no_email[:5])}"
+            f"{', ...' if len(no_email) > 5 else ''}): in Moodle map users by 'ID number', "
+            "not by 'Email address'"
+        )
+    emails = [s.email.lower() for s in grades.students if s.email]
+    if len(set(emails)) != len(emails):
+        warnings.append("two students share an email: map Moodle users by 'ID number'")
+    no_lms_id = sum(1 for s in grades.students if not s.lms_user_id)
+    if no_lms_id:
+        warnings.append(
+            f"{no_lms_id} student(s) have no LMS id in the gradebook: Canvas matches them by "
+            "'SIS User ID' (the nbgrader id), so it must equal their SIS id"
+        )
+    return warnings
 
 
 def _test_status(test: Mapping, notebook: Mapping | None) -> str:

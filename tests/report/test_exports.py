@@ -116,6 +116,10 @@ def test_bad_input_is_refused_with_a_clear_message(graded, graded_root, tmp_path
 
 def test_export_command_prints_what_it_wrote(graded_root: Path, tmp_path: Path, capsys):
     assert main(["export", "--root", str(graded_root), "--output-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out.splitlines()
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
     assert [line.split(":")[0] for line in out] == ["canvas", "moodle", "tests"]
+    # cat and fay have no email: mapping Moodle users by email would misplace their grades
+    assert "2 student(s) have no email (cat, fay)" in captured.err
+    assert "5 student(s) have no LMS id" in captured.err
     assert (tmp_path / "demo-canvas.csv").is_file()
