@@ -18,14 +18,16 @@ from grader.quiz.notebook import (
     FORMS,
     Typed,
     assignment_name,
+    check_source,
     display_options,
     fill_answers,
     helper_source,
     notebook_answer,
     render,
+    scoring_source,
     write_assignment,
 )
-from grader.quiz.scoring import option_order
+from grader.quiz.scoring import option_order, score_question
 from tests.quiz.conftest import ROOT
 
 
@@ -154,6 +156,46 @@ def test_an_unreadable_answer_is_told_the_accepted_forms(bank, qid, value, reaso
     assert english == f"answer_{qid}: {reason}. Write {FORMS['en'][kind]}."
     assert hebrew.startswith(f"answer_{qid}: ")
     assert hebrew.endswith(f"התשובה צריכה להיות {FORMS['he'][kind]}.")
+
+
+def _web_answers(q):
+    """Every answer worth trying on the web for ``q``: each option alone, pairs and the correct
+    set for choice questions; the answer, its edges and a foreseen mistake for numbers."""
+    if q.type == "numeric":
+        values = [q.answer, q.answer + q.tolerance * 0.9, q.answer - q.tolerance * 1.5]
+        return values + [m.value for m in q.mistakes]
+    ids = [o.id for o in q.options]
+    answers = [(i,) for i in ids] + [tuple(q.correct_ids)]
+    if q.type == "multiple":
+        answers += [(a, b) for a in ids for b in ids if a < b] + [tuple(ids)]
+    return answers
+
+
+@pytest.mark.parametrize("quiz_id", ["frameworks-pre", "frameworks-post"])
+def test_every_test_cell_scores_like_the_web(bank, quiz_id):
+    """The test cells' own source, run on letters typed for many web answers, gives the web's
+    points on every question of both quizzes (the full nbgrader run below covers one quiz)."""
+    quiz = bank[quiz_id]
+    rule = quiz.policy.multiple_choice_rule
+    checked = 0
+    for q in quiz.questions:
+        cell = check_source(quiz, q) + "\n" + scoring_source(quiz, q)
+        *body, last = cell.splitlines()
+        for answer in _web_answers(q):
+            namespace: dict = {}
+            exec(helper_source(quiz), namespace)
+            if q.type == "numeric":
+                namespace[f"answer_{q.id}"] = answer
+                web = score_question(q, float(answer), rule)
+            else:
+                typed = notebook_answer(quiz, q, list(answer))
+                namespace[f"answer_{q.id}"] = typed if q.type == "multiple" else typed[0]
+                web = score_question(q, tuple(sorted(answer)), rule)
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec("\n".join(body), namespace)
+            assert eval(last, namespace) == pytest.approx(web), (q.id, answer)
+            checked += 1
+    assert checked > 5 * len(quiz.questions)
 
 
 def test_an_answer_that_breaks_repr_is_reported_not_raised(bank):
