@@ -9,21 +9,22 @@ its sender: resent with the same key it returns the stored attempt instead of st
 On SQLite the write transaction is ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to
 ``busy_timeout``) in WAL mode, so that readers never block the writer.
 
-A database that cannot be reached raises ``DatabaseUnavailable``; the pool checks connections
-before use, so the store recovers by itself when the database is back.
+A database that cannot be reached raises ``DatabaseUnavailable``. A pooled connection found dead
+(the server restarted) invalidates the pool and is replaced: a read, or a write that had not yet
+sent its row, is tried once more, so the store recovers by itself when the database is back.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 
@@ -31,6 +32,20 @@ from grader.quiz import migrate
 from grader.quiz.tables import attempts
 
 MAX_KEY_LENGTH = 64
+T = TypeVar("T")
+
+# Built once: SQLAlchemy then reuses their compiled form instead of rebuilding them per request.
+_STUDENT_ROWS = (
+    select(attempts)
+    .where(attempts.c.quiz_id == bindparam("quiz_id"), attempts.c.student == bindparam("student"))
+    .order_by(attempts.c.number)
+)
+_QUIZ_ROWS = (
+    select(attempts)
+    .where(attempts.c.quiz_id == bindparam("quiz_id"))
+    .order_by(attempts.c.student, attempts.c.number)
+)
+_INSERT = insert(attempts)
 
 
 class AttemptsExhausted(RuntimeError):
@@ -104,7 +119,9 @@ def _row(row: Any) -> Attempt:
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # No pre-ping (a round trip per checkout): a connection found dead on first use
+        # invalidates the pool, and the store retries once when nothing was written yet.
+        return create_engine(url, pool_size=10, max_overflow=20)
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,
@@ -199,36 +216,42 @@ class Store:
         }
         for attempt_no in range(retries):
             at = now or datetime.now(UTC)
+            sent = [False]  # whether the INSERT went out (then a retry could store it twice)
             try:
                 with _available("storing an attempt"), self._write_lock:
-                    stored = self._insert_next(values, max_attempts, at)
-                return stored
+                    try:
+                        return self._insert_next(values, max_attempts, at, sent)
+                    except DBAPIError as exc:
+                        if not exc.connection_invalidated or sent[0]:
+                            raise
+                        sent[0] = False  # a connection left from before a restart: once more
+                        return self._insert_next(values, max_attempts, at, sent)
             except IntegrityError:
                 if attempt_no == retries - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _insert_next(self, values: dict[str, Any], max_attempts: int, at: datetime) -> Attempt:
+    def _insert_next(
+        self, values: dict[str, Any], max_attempts: int, at: datetime, sent: list[bool]
+    ) -> Attempt:
         """One write transaction: the keyed row if it exists, else a new row numbered next."""
         quiz_id, student, key = values["quiz_id"], values["student"], values["request_key"]
-        mine = (attempts.c.quiz_id == quiz_id, attempts.c.student == student)
         with self.engine.connect() as conn:
             conn.execution_options(quiz_write=True)
             with conn.begin():
-                if key is not None:
-                    found = conn.execute(
-                        select(attempts).where(*mine, attempts.c.request_key == key)
-                    ).first()
-                    if found is not None:
-                        return _row(found)
-                used = conn.execute(select(func.count()).select_from(attempts).where(*mine))
-                number = int(used.scalar_one()) + 1
+                rows = conn.execute(_STUDENT_ROWS, {"quiz_id": quiz_id, "student": student})
+                mine = rows.all()
+                found = next((r for r in mine if key is not None and r.request_key == key), None)
+                if found is not None:
+                    return _row(found)
+                number = len(mine) + 1
                 if number > max_attempts:
                     raise AttemptsExhausted(
                         f"all {max_attempts} attempt(s) of quiz {quiz_id} are used"
                     )
+                sent[0] = True
                 row = {**values, "number": number, "submitted_at": at}
-                new_id = conn.execute(insert(attempts).values(**row)).inserted_primary_key
+                new_id = conn.execute(_INSERT, row).inserted_primary_key
         return Attempt(
             new_id[0],
             quiz_id,
@@ -243,19 +266,31 @@ class Store:
             key,
         )
 
+    def _read(self, what: str, read: Callable[[Connection], T]) -> T:
+        """Run ``read`` on a connection; once more if the first was left from before a restart."""
+        with _available(what):
+            try:
+                with self.engine.connect() as conn:
+                    return read(conn)
+            except DBAPIError as exc:
+                if not exc.connection_invalidated:
+                    raise
+                with self.engine.connect() as conn:
+                    return read(conn)
+
     def attempts(self, quiz_id: str, student: str | None = None) -> list[Attempt]:
         """Attempts of a quiz, of one student or of everyone, by student then number."""
-        query = select(attempts).where(attempts.c.quiz_id == quiz_id)
-        if student is not None:
-            query = query.where(attempts.c.student == student)
-        query = query.order_by(attempts.c.student, attempts.c.number)
-        with _available("reading attempts"), self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(query)]
+        if student is None:
+            query, params = _QUIZ_ROWS, {"quiz_id": quiz_id}
+        else:
+            query, params = _STUDENT_ROWS, {"quiz_id": quiz_id, "student": student}
+        return self._read(
+            "reading attempts", lambda conn: [_row(r) for r in conn.execute(query, params)]
+        )
 
     def count(self, quiz_id: str | None = None) -> int:
         """How many attempts are stored (of one quiz, or in all)."""
         query = select(func.count()).select_from(attempts)
         if quiz_id is not None:
             query = query.where(attempts.c.quiz_id == quiz_id)
-        with _available("counting attempts"), self.engine.connect() as conn:
-            return int(conn.execute(query).scalar_one())
+        return self._read("counting attempts", lambda conn: int(conn.execute(query).scalar_one()))
