@@ -1,0 +1,377 @@
+"""A class graded at once: Dask workers, one bad submission never stops the rest, bounded
+output, nothing left behind when the grader is killed, workers that cannot see the course."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader.cli import main
+from grader.engine import judge
+from grader.engine.autograde import autograde, load_course
+from grader.engine.gradebook import recorded_scores
+from grader.engine.progress import Progress
+from grader.engine.schedule import ClusterOptions
+from grader.engine.task import FixedLabels
+
+from .conftest import TOY_LABELS, options, submit, tool_env, toy_labels
+
+WRONG_DOUBLE = "def double(x):\n    return 3 * x\n"
+CRASH = "import os\nos._exit(3)\n"
+PRINT_BOMB = "for i in range(300000):\n    print('spam', i)\n\ndef double(x):\n    return 2 * x\n"
+SLEEPER = "import time\ntime.sleep(300)\n"
+
+
+def _document(course: Path, student: str) -> dict:
+    return json.loads((course / f"autograded/{student}/demo/results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory: pytest.TempPathFactory, template_course: Path):
+    """A small class graded by two Dask worker processes: (course, progress)."""
+    course = tmp_path_factory.mktemp("class") / "course"
+    shutil.copytree(template_course, course)
+    submit(course, "good")
+    submit(course, "wrong", {"answer_double": WRONG_DOUBLE})
+    submit(course, "crash", {"answer_labels": CRASH})
+    submit(course, "bomb", {"answer_double": PRINT_BOMB})
+    submit(course, "unreadable", raw=b'{"cells": [')
+
+    def uid_cell(nb: nbformat.NotebookNode) -> None:
+        nb.cells.insert(1, nbformat.v4.new_code_cell("import os\nprint('uid', os.getuid())"))
+
+    submit(course, "uid", edit=uid_cell)
+    for folder in (course / "submitted").iterdir():  # as nbgrader's collect leaves them
+        (folder / "demo/timestamp.txt").write_text("2026-11-30 09:00:00.000000 UTC")
+    progress = Progress(total=0, live=False)
+    autograde(
+        load_course(course),
+        "demo",
+        options(),
+        cluster=ClusterOptions(workers=2),
+        progress=progress,
+        labels=toy_labels,
+    )
+    return course, progress
+
+
+def test_every_submission_is_accounted_for_once(graded_class) -> None:
+    _, progress = graded_class
+    students = {"good", "wrong", "crash", "bomb", "unreadable", "uid"}
+    assert set(progress.rows) == students
+    assert progress.done == progress.total == len(students)
+    assert progress.rows["unreadable"].state == "not gradable"
+    assert progress.needs_attention
+    table = progress.summary()
+    for student in students:
+        assert sum(line.startswith(student + " ") for line in table.splitlines()) == 1
+    assert "1 not gradable" in table and "0 errors" in table
+
+
+def test_parallel_grades_equal_what_each_submission_earns(graded_class) -> None:
+    course, _ = graded_class
+    db_url = load_course(course).db_url
+    good = _document(course, "good")
+    assert good["gradable"] and good["score"] == good["max_score"] == 7
+    wrong = _document(course, "wrong")
+    lost = {t["name"] for t in wrong["tests"] if t["score"] < t["max_score"]}
+    assert lost == {"demo/test_double", "demo/test_plain", "demo/test_warning"}
+    crash = _document(course, "crash")
+    assert crash["gradable"] and any("exited with status 3" in r for r in crash["reasons"])
+    assert {t["name"]: t["score"] for t in crash["tests"]}["demo/test_double"] == 0
+    assert not _document(course, "unreadable")["gradable"]
+    for student in ("good", "wrong", "crash", "bomb", "uid"):
+        recorded = recorded_scores(db_url, "demo", student)["demo"]
+        assert sum(recorded.values()) == _document(course, student)["score"], student
+        timestamp = course / f"autograded/{student}/demo/timestamp.txt"
+        assert (
+            timestamp.read_text()
+            == (course / f"submitted/{student}/demo/timestamp.txt").read_text()
+        )
+
+
+def test_a_print_bomb_is_cut_and_costs_nothing(graded_class) -> None:
+    course, _ = graded_class
+    bomb = _document(course, "bomb")
+    assert bomb["score"] == bomb["max_score"], bomb["tests"]
+    executed = course / "autograded/bomb/demo/demo.ipynb"
+    assert executed.stat().st_size < 200_000
+    nb = nbformat.read(executed, 4)
+    cell = next(
+        c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_double"
+    )
+    text = "".join(o.get("text", "") for o in cell.outputs)
+    assert "output truncated: more than 1000 lines" in text
+    assert text.count("spam") == 1000
+
+
+def test_each_kernel_runs_as_a_sandbox_user_of_its_own(graded_class) -> None:
+    import pwd
+
+    course, _ = graded_class
+    nb = nbformat.read(course / "autograded/uid/demo/demo.ipynb", 4)
+    printed = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    uid = int(printed.split()[1])
+    assert uid != 0
+    assert pwd.getpwuid(uid).pw_name.startswith("grader-sandbox-")
+
+
+def test_slots_give_concurrent_kernels_different_users(tmp_path: Path) -> None:
+    from grader.engine.sandbox import user_slot
+
+    with (
+        user_slot("grader-sandbox-t", tmp_path) as first,
+        user_slot("grader-sandbox-t", tmp_path) as second,
+    ):
+        assert first != second
+    with user_slot("grader-sandbox-t", tmp_path) as again:
+        assert again == first  # released slots are used again
+
+
+class ExplodingLabels(FixedLabels):
+    """A label source that fails: an engine-side error inside the judge."""
+
+    def __call__(self, dataset: str) -> np.ndarray:
+        raise RuntimeError("the label store is offline")
+
+
+def test_judge_errors_are_recorded_not_zeros_and_a_rerun_grades_them(course: Path) -> None:
+    submit(course, "a")
+    submit(course, "b", {"answer_double": WRONG_DOUBLE})
+    progress = Progress(total=0, live=False)
+    autograde(
+        load_course(course),
+        "demo",
+        options(),
+        cluster=ClusterOptions(workers=2),
+        progress=progress,
+        labels=ExplodingLabels(),
+    )
+    assert {r.state for r in progress.rows.values()} == {"error"}
+    for student in ("a", "b"):
+        document = _document(course, student)
+        assert not document["gradable"]
+        assert any("label store is offline" in r for r in document["reasons"])
+        assert not document["fingerprint"]  # graded again next time
+    progress = Progress(total=0, live=False)
+    autograde(
+        load_course(course), "demo", options(), cluster=None, progress=progress, labels=toy_labels
+    )
+    assert {r.state for r in progress.rows.values()} == {"graded"}
+    assert _document(course, "a")["score"] == 7
+
+
+def test_one_failing_submission_does_not_stop_the_others(
+    course: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = judge.judge_device
+
+    def fragile(student, reference, device):  # an engine bug that one submission triggers
+        if len(student.values.get("devices", [])) == 2:
+            raise ZeroDivisionError("an engine bug")
+        return real(student, reference, device)
+
+    monkeypatch.setattr(judge, "judge_device", fragile)
+    submit(course, "ok1")
+    submit(course, "victim", {"answer_devices": "def devices():\n    return ['cpu', 'cpu']\n"})
+    submit(course, "ok2")
+    progress = Progress(total=0, live=False)
+    autograde(
+        load_course(course), "demo", options(), cluster=None, progress=progress, labels=toy_labels
+    )
+    assert progress.rows["victim"].state == "error"
+    assert "ZeroDivisionError: an engine bug" in progress.rows["victim"].notes[0]
+    assert progress.rows["ok1"].state == progress.rows["ok2"].state == "graded"
+    assert _document(course, "ok2")["score"] == 7
+
+
+def test_the_command_prints_progress_a_table_and_fails_on_attention(
+    course: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    submit(course, "broken", raw=b"not a notebook")
+    status = main(["autograde", "demo", "--root", str(course), "--serial", "--timeout-cell", "20"])
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "[1/1] broken: NOT GRADABLE" in err
+    assert "broken" in out and "1 not gradable" in out
+
+
+def test_without_a_sandbox_grading_refuses_to_start(
+    course: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    bare = tmp_path / "bin"  # a machine without util-linux's unshare and setpriv
+    bare.mkdir()
+    monkeypatch.setenv("PATH", str(bare))
+    submit(course, "s")
+    status = main(["autograde", "demo", "--root", str(course), "--serial"])
+    assert status == 2
+    assert "--no-sandbox" in capsys.readouterr().err
+    assert not (course / "autograded/s").exists()
+
+
+# --- processes: nothing outlives the grader ---------------------------------------------------
+
+
+def _ours(mark: str, scratch: Path) -> list[int]:
+    """Processes started for this test's grader: by its environment mark or its scratch folder."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if mark.encode() in environ or str(scratch).encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _kernels(scratch: Path) -> int:
+    return sum(
+        1
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and _cmdline_has(entry, str(scratch), "ipykernel_launcher")
+    )
+
+
+def _cmdline_has(entry: Path, *words: str) -> bool:
+    try:
+        cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return all(word in cmdline for word in words)
+
+
+def _wait(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_the_grader_leaves_no_process(course: Path, tmp_path: Path, how: int) -> None:
+    for student in ("s1", "s2", "s3"):
+        submit(course, student, {"answer_double": SLEEPER})
+    mark = f"grader-test-{uuid.uuid4().hex}"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",  # the README's `.venv/bin/grader`, environment not activated
+        "HOME": str(tmp_path),
+        "TMPDIR": str(scratch),
+        "GRADER_TEST_MARK": mark,
+        "PYTHONPATH": tool_env()["PYTHONPATH"],
+    }
+    grader = Path(sys.executable).parent / "grader"
+    command = [str(grader), "autograde", "demo", "--root", str(course), "--workers", "2"]
+    log = tmp_path / "grader.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=env, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        assert _wait(lambda: _kernels(scratch) >= 2, 120), log.read_text()
+        time.sleep(1)
+        process.send_signal(how)
+        process.wait(timeout=60)
+        assert _wait(lambda: not _ours(mark, scratch), 20), _ours(mark, scratch)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        for pid in _ours(mark, scratch):
+            os.kill(pid, signal.SIGKILL)
+    if how == signal.SIGTERM:
+        assert process.returncode == 130
+        assert "interrupted" in log.read_text()
+
+
+# --- workers that cannot see the course -------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def blind_cluster(course: Path, tmp_path: Path) -> Iterator[str]:
+    """A Dask scheduler, and one worker in a mount namespace with an empty tmpfs over the
+    course folder: the worker cannot see the course. Yields the scheduler's address."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare to hide the course folder from the worker")
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    env = {**tool_env(), "TMPDIR": str(tmp_path)}
+    logs = (tmp_path / "scheduler.log").open("wb"), (tmp_path / "worker.log").open("wb")
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        env=env,
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+    )
+    hide = f"mount -t tmpfs -o size=1m tmpfs {course} && exec {dask} worker {address} "
+    hide += "--nworkers 1 --nthreads 1 --no-dashboard"
+    worker = subprocess.Popen(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", hide],
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+        for process in (worker, scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+
+
+def test_workers_need_not_see_the_course(course: Path, blind_cluster: str) -> None:
+    from distributed import Client
+
+    submit(course, "far")
+    submit(course, "far-wrong", {"answer_double": WRONG_DOUBLE})
+    with Client(blind_cluster, timeout=60) as client:
+        client.wait_for_workers(1, timeout=60)
+        seen = client.run(os.listdir, str(course))
+        assert list(seen.values()) == [[]]  # the course folder is empty for the worker
+    progress = Progress(total=0, live=False)
+    autograde(
+        load_course(course),
+        "demo",
+        options(),
+        cluster=ClusterOptions(scheduler=blind_cluster),
+        progress=progress,
+        labels=FixedLabels({"toy": TOY_LABELS}),
+    )
+    assert _document(course, "far")["score"] == 7
+    assert _document(course, "far-wrong")["score"] == 3
+    assert {r.state for r in progress.rows.values()} == {"graded"}
