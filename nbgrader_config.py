@@ -27,3 +27,7 @@ c.IgnorePattern.pattern = r"\S"
 
 # A student who deletes a test cell gets it back (graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
+
+# The engine's results.json (every test's output, hidden tests included) stays with the
+# instructor: nbgrader's generate_feedback copies every other file of autograded/ to feedback/.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results.json"]

@@ -1,7 +1,11 @@
-"""Course-level operations with plain nbgrader: release the assignments, grade with nbgrader.
+"""The course model, and course-level operations with plain nbgrader.
 
-nbgrader changes the working directory and shares state between converters, so it always runs
-here as a separate process (``python -m nbgrader``) with an explicit course root.
+:class:`Course` (from :func:`load_course`) is the one place that knows where a course keeps its
+things: it reads ``nbgrader_config.py`` (root, ``db_url``, the exchange, nbgrader's folder
+layout) and every command of this project asks it, never a hard-coded ``gradebook.db`` or
+``submitted/``. nbgrader changes the working directory and shares state between converters, so
+nbgrader itself always runs here as a separate process (``python -m nbgrader``) with an explicit
+course root.
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
 #: The course's assignments and their notebooks, in teaching order.
 COURSE: dict[str, tuple[str, ...]] = {
     "frameworks": ("IntroPyTorch", "IntroKerasTF", "IntroKeras"),
@@ -24,6 +32,8 @@ COURSE: dict[str, tuple[str, ...]] = {
 }
 
 REFERENCE_STUDENT = "reference"
+#: Where the engine caches reference runs, inside ``autograded/`` (a name no student has).
+REFERENCE_FOLDER = ".reference"
 
 
 class NbgraderFailed(RuntimeError):
@@ -39,6 +49,88 @@ class TestScore:
     score: float | None
     max_score: float
     manual: bool = False  # a written answer that a person grades; not autograded
+
+
+@dataclass(frozen=True)
+class Course:
+    """Paths and settings of one nbgrader course directory (read from its config)."""
+
+    root: Path
+    course_id: str
+    db_url: str
+    coursedir: CourseDirectory
+    config: Config
+
+    def source_dir(self, assignment: str) -> Path:
+        """``source/<assignment>``."""
+        return Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
+
+    def submitted_dir(self, student: str, assignment: str) -> Path:
+        """``submitted/<student>/<assignment>``."""
+        return Path(
+            self.coursedir.format_path(self.coursedir.submitted_directory, student, assignment)
+        )
+
+    def autograded_dir(self, student: str, assignment: str) -> Path:
+        """``autograded/<student>/<assignment>``."""
+        return Path(
+            self.coursedir.format_path(self.coursedir.autograded_directory, student, assignment)
+        )
+
+    def feedback_dir(self, student: str, assignment: str) -> Path:
+        """``feedback/<student>/<assignment>``."""
+        return Path(
+            self.coursedir.format_path(self.coursedir.feedback_directory, student, assignment)
+        )
+
+    def release_dir(self, assignment: str) -> Path:
+        """``release/<assignment>``."""
+        return Path(self.coursedir.format_path(self.coursedir.release_directory, ".", assignment))
+
+    def reference_cache(self, assignment: str) -> Path:
+        """Where reference runs are cached (inside ``autograded/``, which git ignores)."""
+        root = Path(self.coursedir.format_path(self.coursedir.autograded_directory, ".", "."))
+        return root.resolve() / REFERENCE_FOLDER / assignment
+
+    @property
+    def exchange(self) -> Path | None:
+        """nbgrader's exchange folder (``Exchange.root``), when the config sets one."""
+        value = self.config.get("Exchange", {}).get("root")
+        return Path(value) if value else None
+
+    def assignments(self) -> list[str]:
+        """The course's assignments (``source/``), in teaching order."""
+        return assignments_in(self.root)
+
+    def students(self, assignment: str) -> list[str]:
+        """Students with a submission of ``assignment``, sorted."""
+        base = Path(self.coursedir.format_path(self.coursedir.submitted_directory, ".", "."))
+        base = base.resolve()
+        if not base.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in base.iterdir()
+            if (p / assignment).is_dir() and not p.name.startswith(".")
+        )
+
+    def timestamp(self, student: str, assignment: str) -> str | None:
+        """The submission's ``timestamp.txt``, as nbgrader reads it."""
+        value = self.coursedir.get_existing_timestamp(str(self.submitted_dir(student, assignment)))
+        return str(value) if value else None
+
+
+def load_course(root: Path) -> Course:
+    """Read ``nbgrader_config.py`` of ``root`` (when present) and resolve the course's paths."""
+    root = root.resolve()
+    config = Config()
+    if (root / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    coursedir = CourseDirectory(config=config)
+    coursedir.root = str(root)
+    return Course(
+        root, coursedir.course_id or "default_course", coursedir.db_url, coursedir, config
+    )
 
 
 def _environment() -> dict[str, str]:
@@ -93,7 +185,7 @@ def release(root: Path, assignments: list[str] | None = None) -> list[str]:
 
 def submit(root: Path, student: str, assignment: str, notebooks: Mapping[str, Path]) -> None:
     """Place notebooks where nbgrader's ``autograde`` looks for a student's submission."""
-    folder = root / "submitted" / student / assignment
+    folder = load_course(root).submitted_dir(student, assignment)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -111,7 +203,7 @@ def scores(root: Path, assignment: str, student: str) -> list[TestScore]:
     """Per-cell scores of a graded submission, read from the course's gradebook."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
+    with Gradebook(load_course(root).db_url) as gradebook:
         submission = gradebook.find_submission(assignment, student)
         return [
             TestScore(

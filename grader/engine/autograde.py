@@ -28,11 +28,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from nbgrader.coursedir import CourseDirectory
-from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
-
 from grader import __version__
+from grader.course import Course, load_course
 from grader.engine import gradebook as gb
 from grader.engine import judge
 from grader.engine.progress import Progress, Row
@@ -70,78 +67,8 @@ __all__ = [
 ]
 
 ENGINE_VERSION = f"grader-engine {__version__}/3"  # 3: bounded outputs, errors not zeros
-REFERENCE_FOLDER = ".reference"
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Course:
-    """Paths and settings of one nbgrader course directory (read from its config)."""
-
-    root: Path
-    course_id: str
-    db_url: str
-    coursedir: CourseDirectory
-
-    def source_dir(self, assignment: str) -> Path:
-        """``source/<assignment>``."""
-        return Path(self.coursedir.format_path(self.coursedir.source_directory, ".", assignment))
-
-    def submitted_dir(self, student: str, assignment: str) -> Path:
-        """``submitted/<student>/<assignment>``."""
-        return Path(
-            self.coursedir.format_path(self.coursedir.submitted_directory, student, assignment)
-        )
-
-    def autograded_dir(self, student: str, assignment: str) -> Path:
-        """``autograded/<student>/<assignment>``."""
-        return Path(
-            self.coursedir.format_path(self.coursedir.autograded_directory, student, assignment)
-        )
-
-    def feedback_dir(self, student: str, assignment: str) -> Path:
-        """``feedback/<student>/<assignment>``."""
-        return Path(
-            self.coursedir.format_path(self.coursedir.feedback_directory, student, assignment)
-        )
-
-    def release_dir(self, assignment: str) -> Path:
-        """``release/<assignment>``."""
-        return Path(self.coursedir.format_path(self.coursedir.release_directory, ".", assignment))
-
-    def reference_cache(self, assignment: str) -> Path:
-        """Where reference runs are cached (inside ``autograded/``, which git ignores)."""
-        root = Path(self.coursedir.format_path(self.coursedir.autograded_directory, ".", "."))
-        return root.resolve() / REFERENCE_FOLDER / assignment
-
-    def students(self, assignment: str) -> list[str]:
-        """Students with a submission of ``assignment``, sorted."""
-        base = Path(self.coursedir.format_path(self.coursedir.submitted_directory, ".", "."))
-        base = base.resolve()
-        if not base.is_dir():
-            return []
-        return sorted(
-            p.name
-            for p in base.iterdir()
-            if (p / assignment).is_dir() and not p.name.startswith(".")
-        )
-
-    def timestamp(self, student: str, assignment: str) -> str | None:
-        """The submission's ``timestamp.txt``, as nbgrader reads it."""
-        value = self.coursedir.get_existing_timestamp(str(self.submitted_dir(student, assignment)))
-        return str(value) if value else None
-
-
-def load_course(root: Path) -> Course:
-    """Read ``nbgrader_config.py`` of ``root`` (when present) and resolve the course's paths."""
-    root = root.resolve()
-    config = Config()
-    if (root / "nbgrader_config.py").is_file():
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    coursedir = CourseDirectory(config=config)
-    coursedir.root = str(root)
-    return Course(root, coursedir.course_id or "default_course", coursedir.db_url, coursedir)
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def _students(args: argparse.Namespace) -> list[str]:
         return [r[0].strip() for r in rows if r and r[0].strip()]
     from grader.quiz.nbgrader_sync import roster
 
-    return roster(args.gradebook or f"sqlite:///{Path.cwd() / 'gradebook.db'}", args.course_id)
+    return roster(args.gradebook or _course_gradebook(), args.course_id)
 
 
 def cmd_links(args: argparse.Namespace) -> int:
@@ -192,7 +192,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from grader.quiz.store import Store
 
     bank = _bank(args)
-    gradebook = args.gradebook or f"sqlite:///{Path.cwd() / 'gradebook.db'}"
+    gradebook = args.gradebook or _course_gradebook()
     with Store.open(db_url_from(db_url=args.db)) as store:
         for report in sync(bank, store, gradebook, args.course_id):
             print(f"{report.assignment}: {report.students} student(s) synced")
@@ -268,6 +268,13 @@ def _guarded(func):  # turn expected errors into a message and exit status 1 or 
     return run
 
 
+def _course_gradebook() -> str:
+    """The gradebook of the course in the current folder, as its nbgrader config names it."""
+    from grader.course import load_course
+
+    return load_course(Path.cwd()).db_url
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add ``grader quiz`` and its subcommands to the top-level parser."""
     quiz = commands.add_parser(
@@ -316,7 +323,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--secret-file")
     p.add_argument(
         "--gradebook",
-        help="nbgrader gradebook URL for the default roster (default sqlite:///./gradebook.db)",
+        help="nbgrader gradebook URL for the default roster (default: the course's, from "
+        "nbgrader_config.py in the current folder)",
     )
     p.add_argument("--course-id", default="frameworks")
 
@@ -329,7 +337,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = add("sync", cmd_sync, "put quiz scores into nbgrader's gradebook")
     p.add_argument("--db")
-    p.add_argument("--gradebook", help="gradebook URL (default sqlite:///./gradebook.db)")
+    p.add_argument(
+        "--gradebook",
+        help="gradebook URL (default: the course's, from nbgrader_config.py in the current folder)",
+    )
     p.add_argument("--course-id", default="frameworks")
 
     p = add("notebook", cmd_notebook, "render each quiz as an nbgrader source assignment")

@@ -1,0 +1,154 @@
+"""A class graded two ways in one run: plain ``nbgrader autograde`` vs ``grader autograde``.
+
+For each assignment (default ``lab`` and ``frameworks``): a scratch copy of the course with
+``--students`` submissions (half the instructor's solution, half the untouched release), then,
+on two identical copies,
+
+- ``python -m nbgrader autograde A --force`` (one command, as an instructor runs it), and
+- ``grader autograde A --force`` with its defaults (a local Dask cluster, one worker per core),
+  after the engine's reference run is cached (it runs once per assignment version).
+
+Reports both wall times, the throughput ratio, whether the scores agree on honest work, and
+where the engine's time goes: the notebooks' own execution time (summed from ``results.json``)
+against the wall time, which gives the per-submission overhead beyond the notebooks' compute.
+``--scheduler ADDRESS`` also grades a third copy on an existing Dask cluster.
+
+    python bench/bench_class.py [--assignments lab frameworks] [--students 8] [--scheduler A]
+
+Prints a Markdown table for docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader import course as courses  # noqa: E402
+from grader.engine.autograde import GradingOptions, load_course, prepare  # noqa: E402
+from grader.engine.gradebook import recorded_scores  # noqa: E402
+from grader.engine.kernel import Timeouts  # noqa: E402
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return env
+
+
+def _timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=_env(), capture_output=True, text=True)
+    if done.returncode not in (0, 1):  # 1: some submission needs attention (still graded)
+        raise RuntimeError(f"{' '.join(command[:4])} failed:\n{done.stdout}\n{done.stderr}")
+    return time.perf_counter() - started
+
+
+def build_class(assignment: str, folder: Path, students: int) -> Path:
+    """A scratch course with ``students`` submissions: solutions and untouched releases."""
+    root = courses.make_course_copy(ROOT, folder, [assignment])
+    courses.release(root, [assignment])
+    for number in range(students):
+        kind = "source" if number % 2 == 0 else "release"
+        notebooks = {p.stem: p for p in sorted((root / kind / assignment).glob("*.ipynb"))}
+        courses.submit(root, f"{kind}-{number:02d}", assignment, notebooks)
+    return root
+
+
+def scores(root: Path, assignment: str) -> dict[str, float]:
+    """Each student's total autograded score, from the gradebook."""
+    db_url = load_course(root).db_url
+    return {
+        student.name: sum(
+            s or 0.0
+            for notebook in recorded_scores(db_url, assignment, student.name).values()
+            for s in notebook.values()
+        )
+        for student in sorted((root / "submitted").iterdir())
+    }
+
+
+def notebook_seconds(root: Path, assignment: str) -> float:
+    """The notebooks' own execution time, summed over the class (from results.json)."""
+    total = 0.0
+    for path in (root / "autograded").glob(f"*/{assignment}/results.json"):
+        total += json.loads(path.read_text())["execution_time"]
+    return total
+
+
+def bench(assignment: str, scratch: Path, students: int, scheduler: str | None) -> dict:
+    """Grade one class both ways; times in seconds."""
+    plain = build_class(assignment, scratch / f"{assignment}-plain", students)
+    ours = scratch / f"{assignment}-engine"
+    shutil.copytree(plain, ours)
+    copies = [ours]
+    if scheduler:
+        copies.append(scratch / f"{assignment}-cluster")
+        shutil.copytree(plain, copies[-1])
+    for copy in copies:  # the engine's reference run, once per assignment version
+        started = time.perf_counter()
+        prepare(load_course(copy), assignment, GradingOptions(timeouts=Timeouts()))
+        reference = time.perf_counter() - started
+    grader = [str(Path(sys.executable).parent / "grader"), "autograde", assignment, "--force"]
+    nbgrader = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+    result = {
+        "assignment": assignment,
+        "students": students,
+        "reference_run": reference,
+        "nbgrader": _timed(nbgrader, plain),
+        "engine": _timed(grader, ours),
+    }
+    result["notebooks"] = notebook_seconds(ours, assignment)
+    result["same_scores"] = scores(plain, assignment) == scores(ours, assignment)
+    if scheduler:
+        result["cluster"] = _timed([*grader, "--scheduler", scheduler], copies[-1])
+    return result
+
+
+def main() -> int:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--assignments", nargs="+", default=["lab", "frameworks"])
+    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument("--scheduler", help="also grade on this Dask cluster")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
+        for assignment in args.assignments:
+            rows.append(bench(assignment, Path(scratch), args.students, args.scheduler))
+            print(json.dumps(rows[-1]), file=sys.stderr)
+    cores = os.cpu_count()
+    print(f"\n{platform.machine()}, {cores} cores, Python {platform.python_version()}\n")
+    header = "| assignment | students | nbgrader s | engine s | throughput x "
+    header += "| notebooks' compute s | overhead s / submission | same scores |"
+    if args.scheduler:
+        header += " cluster s |"
+    print(header)
+    print("|" + "---|" * (header.count("|") - 1))
+    for row in rows:
+        workers = cores or 1
+        overhead = (row["engine"] - row["notebooks"] / workers) / row["students"]
+        line = (
+            f"| {row['assignment']} | {row['students']} | {row['nbgrader']:.1f} | "
+            f"{row['engine']:.1f} | {row['nbgrader'] / row['engine']:.2f} | "
+            f"{row['notebooks']:.1f} | {overhead:.2f} | {row['same_scores']} |"
+        )
+        if args.scheduler:
+            line += f" {row['cluster']:.1f} |"
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
