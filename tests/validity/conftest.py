@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.validity.suite import mutants_of
+from tests.validity.suite import alternatives_of, mutants_of
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -16,3 +16,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "mutant" in metafunc.fixturenames:
         mutants = mutants_of(notebook)
         metafunc.parametrize("mutant", mutants, ids=[m.student for m in mutants])
+    if "alternatives" in metafunc.fixturenames:
+        sets = alternatives_of(notebook)
+        metafunc.parametrize("alternatives", sets, ids=[s.student for s in sets])

@@ -1,0 +1,76 @@
+"""The rules the validity suite applies to other correct answers, on made-up scores (no grading).
+
+A lost point fails the suite; an answer noted as a known fairness bug must still lose its test
+(reported as xfail) and fails the suite the moment it earns full marks, so the note is dropped
+when the bug is fixed; a malformed alternatives file is refused with the set and cell named.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.validity.suite import _check_full_marks, exercises_of
+from tests.validity.variants import Alternative, AlternativeSet, load_alternatives
+
+NOTEBOOK = None  # not one notebook's module: conftest parametrizes nothing here
+BOOK = "Overfitting"
+
+
+def _set(fails: str | None = None) -> AlternativeSet:
+    answers = set(exercises_of(BOOK).values())
+    return AlternativeSet(
+        1,
+        tuple(
+            Alternative(cell, "a style", "pass", fails if cell == "poly-fit" else None)
+            for cell in sorted(answers)
+        ),
+    )
+
+
+def _full() -> dict[str, tuple[float | None, float]]:
+    return {test: (2.0, 2.0) for test in exercises_of(BOOK)}
+
+
+def test_full_marks_pass() -> None:
+    _check_full_marks(_full(), list(exercises_of(BOOK)), _set(), BOOK, "nbgrader")
+
+
+def test_a_lost_point_fails_naming_the_style() -> None:
+    scores = _full() | {"test-bias-variance": (0.0, 2.0)}
+    with pytest.raises(AssertionError, match=r"test-bias-variance.*a style"):
+        _check_full_marks(scores, list(exercises_of(BOOK)), _set(), BOOK, "nbgrader")
+
+
+def test_an_ungraded_test_fails() -> None:
+    scores = _full()
+    del scores["test-regularize"]
+    with pytest.raises(AssertionError, match="did not grade"):
+        _check_full_marks(scores, list(exercises_of(BOOK)), _set(), BOOK, "nbgrader")
+
+
+def test_a_known_fairness_bug_is_an_xfail_while_it_still_fails() -> None:
+    scores = _full() | {"test-poly-fit": (0.0, 2.0)}
+    with pytest.raises(pytest.xfail.Exception, match=r"test-poly-fit.*min-norm"):
+        _check_full_marks(scores, list(exercises_of(BOOK)), _set("min-norm only"), BOOK, "x")
+
+
+def test_a_fixed_fairness_bug_fails_until_its_note_is_dropped() -> None:
+    with pytest.raises(AssertionError, match="now earn full marks"):
+        _check_full_marks(_full(), list(exercises_of(BOOK)), _set("min-norm"), BOOK, "x")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- answers: {a: {style: s, source: x}}\n", "integer 'set'"),
+        ("- set: 1\n  answers: {a: {source: x}}\n", "set 1, a: needs 'style'"),
+        ("- set: 1\n  answers: {a: {style: s, source: x}}\n" * 2, "repeat"),
+    ],
+)
+def test_malformed_alternatives_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "Book.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match=message):
+        load_alternatives(path)
