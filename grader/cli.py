@@ -24,6 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="grader",
         description='Release, grade and quiz the course "Neural network frameworks".',
     )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full traceback when a command fails"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     course.register(commands)
     engine_cli.register(commands)
@@ -42,11 +45,34 @@ def with_environment_on_path() -> None:
         os.environ["PATH"] = os.pathsep.join([bindir, path]) if path else bindir
 
 
+def describe(error: BaseException) -> str:
+    """One readable line (or the project's own message) for an error that ends a command."""
+    if type(error).__module__.split(".")[0] == "grader":
+        return str(error)  # the project's errors say what, where and what to do
+    if isinstance(error, OSError) and error.strerror:
+        where = f": {error.filename}" if error.filename else ""
+        return f"{error.strerror}{where}"
+    return (
+        f"unexpected error: {type(error).__name__}: {error} "
+        "(run again with --debug for the traceback, and please report it)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one ``grader`` command and return its exit status."""
+    """Run one ``grader`` command and return its exit status: the command's own, 2 when it
+    failed (one line says why; ``--debug`` shows the traceback), 130 when interrupted."""
     with_environment_on_path()
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print(f"grader {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        print(f"grader {args.command}: {describe(error)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

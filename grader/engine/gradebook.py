@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
@@ -40,6 +41,11 @@ class NotebookGrades:
 
 def assignment_notebooks(db_url: str, assignment: str) -> list[str]:
     """Names of the assignment's notebooks; raises :class:`GradebookError` when unknown."""
+    if db_url.startswith("sqlite:///") and not Path(db_url[len("sqlite:///") :]).is_file():
+        raise GradebookError(
+            f"no gradebook at {db_url[len('sqlite:///') :]}: release the assignment first "
+            f"(`grader release {assignment}`), or pass --root with the course folder"
+        )
     with Gradebook(db_url) as gb:
         try:
             found = gb.find_assignment(assignment)
