@@ -32,16 +32,14 @@ def run_autograde(args: argparse.Namespace) -> int:
     """``grader autograde``: grade a class, showing progress; a table at the end.
 
     Exit status: 0 when every submission was graded; 1 when any needs attention (not gradable,
-    flagged, or its grading failed); 2 when grading could not start; 130 when interrupted
-    (what finished is recorded; a rerun grades the rest).
+    flagged, or its grading failed); 130 when interrupted (what finished is recorded; a rerun
+    grades the rest). Errors that stop grading from starting (no gradebook, no sandbox, no
+    cluster) reach the top-level handler of ``grader`` (one line, exit status 2).
     """
     from grader.engine.autograde import autograde, load_course
-    from grader.engine.gradebook import GradebookError
     from grader.engine.outputs import OutputLimits
     from grader.engine.progress import Progress
-    from grader.engine.reference import ReferenceFailure
-    from grader.engine.sandbox import SandboxError
-    from grader.engine.schedule import ClusterError, ClusterOptions
+    from grader.engine.schedule import ClusterOptions
     from grader.engine.task import GradingOptions
 
     _logging()
@@ -68,9 +66,6 @@ def run_autograde(args: argparse.Namespace) -> int:
     try:
         with stop_on_termination():
             autograde(course, args.assignment, options, args.student, cluster, progress)
-    except (GradebookError, ReferenceFailure, SandboxError, ClusterError) as error:
-        print(f"grader autograde: {error}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         progress.close()
         print(
