@@ -24,7 +24,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.pool import StaticPool
 
@@ -46,6 +57,25 @@ _QUIZ_ROWS = (
     .order_by(attempts.c.student, attempts.c.number)
 )
 _INSERT = insert(attempts)
+
+
+def _insert_next_statement() -> Any:
+    """INSERT ... SELECT: the row numbered one past the student's count, only while the count
+    is under the limit and no row of the student has the key; RETURNING id and number."""
+    c = attempts.c
+    same = (c.quiz_id == bindparam("quiz_id"), c.student == bindparam("student"))
+    used = select(func.count()).select_from(attempts).where(*same).scalar_subquery()
+    keyed = select(c.id).where(*same, c.request_key == bindparam("request_key")).exists()
+    columns = ["quiz_id", "student", "submitted_at", "lang", "score", "max_score", "answers"]
+    columns += ["scores", "request_key"]
+    source = select(
+        *(cast(bindparam(name), c[name].type).label(name) for name in columns),
+        (used + 1).label("number"),
+    ).where(used < bindparam("max_attempts", type_=Integer), ~keyed)
+    return insert(attempts).from_select([*columns, "number"], source).returning(c.id, c.number)
+
+
+_INSERT_NEXT = _insert_next_statement()
 
 
 class AttemptsExhausted(RuntimeError):
@@ -155,9 +185,13 @@ class Store:
         # SQLite has one writer at a time: writers of this process queue on a lock instead of
         # meeting SQLite's busy handler, whose back-off sleeps make the latency tail long.
         # Other processes are still serialized by BEGIN IMMEDIATE and the busy timeout.
+        self._sqlite = engine.dialect.name == "sqlite"
         self._write_lock: AbstractContextManager[object] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else nullcontext()
+            threading.Lock() if self._sqlite else nullcontext()
         )
+        # Elsewhere a read is one statement without BEGIN/ROLLBACK, and a write one statement
+        # that checks and inserts at once (a round trip each, instead of four).
+        self._single = {} if self._sqlite else {"isolation_level": "AUTOCOMMIT"}
 
     @classmethod
     @contextmanager
@@ -218,14 +252,17 @@ class Store:
             at = now or datetime.now(UTC)
             sent = [False]  # whether the INSERT went out (then a retry could store it twice)
             try:
+                insert_next = self._insert_next if self._sqlite else self._insert_at_once
                 with _available("storing an attempt"), self._write_lock:
                     try:
-                        return self._insert_next(values, max_attempts, at, sent)
+                        return insert_next(values, max_attempts, at, sent)
                     except DBAPIError as exc:
-                        if not exc.connection_invalidated or sent[0]:
+                        # a connection left from before a restart: once more, when that cannot
+                        # store the row twice (nothing sent yet, or the key finds a stored row)
+                        if not exc.connection_invalidated or (sent[0] and request_key is None):
                             raise
-                        sent[0] = False  # a connection left from before a restart: once more
-                        return self._insert_next(values, max_attempts, at, sent)
+                        sent[0] = False
+                        return insert_next(values, max_attempts, at, sent)
             except IntegrityError:
                 if attempt_no == retries - 1:
                     raise
@@ -266,16 +303,48 @@ class Store:
             key,
         )
 
+    def _insert_at_once(
+        self, values: dict[str, Any], max_attempts: int, at: datetime, sent: list[bool]
+    ) -> Attempt:
+        """One statement, its own transaction: insert the next number unless the limit is
+        reached or the key is stored; when nothing was inserted, say which of the two."""
+        params = {**values, "submitted_at": at, "max_attempts": max_attempts}
+        with self.engine.connect().execution_options(**self._single) as conn:
+            sent[0] = True
+            row = conn.execute(_INSERT_NEXT, params).first()
+            if row is None:
+                mine = conn.execute(_STUDENT_ROWS, params).all()
+        if row is not None:
+            return Attempt(
+                row.id,
+                values["quiz_id"],
+                values["student"],
+                row.number,
+                at,
+                values["lang"],
+                values["score"],
+                values["max_score"],
+                json.loads(values["answers"]),
+                json.loads(values["scores"]),
+                values["request_key"],
+            )
+        key = values["request_key"]
+        found = next((r for r in mine if key is not None and r.request_key == key), None)
+        if found is not None:
+            return _row(found)
+        quiz_id = values["quiz_id"]
+        raise AttemptsExhausted(f"all {max_attempts} attempt(s) of quiz {quiz_id} are used")
+
     def _read(self, what: str, read: Callable[[Connection], T]) -> T:
         """Run ``read`` on a connection; once more if the first was left from before a restart."""
         with _available(what):
             try:
-                with self.engine.connect() as conn:
+                with self.engine.connect().execution_options(**self._single) as conn:
                     return read(conn)
             except DBAPIError as exc:
                 if not exc.connection_invalidated:
                     raise
-                with self.engine.connect() as conn:
+                with self.engine.connect().execution_options(**self._single) as conn:
                     return read(conn)
 
     def attempts(self, quiz_id: str, student: str | None = None) -> list[Attempt]:
