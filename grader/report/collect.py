@@ -139,11 +139,12 @@ class AssignmentData:
         return times
 
     def notebook_fractions(self) -> dict[str, float]:
-        """Class mean of the fraction of points earned, per notebook (gradable ones only)."""
+        """Class mean of the fraction of points earned, per notebook (of the notebooks that
+        were submitted and could be graded)."""
         sums: dict[str, list[float]] = {}
         for row in self.students:
             for nb in row.notebooks:
-                if nb.gradable and nb.max_score:
+                if nb.gradable and nb.max_score and NOT_SUBMITTED not in nb.reasons:
                     sums.setdefault(nb.name, []).append(nb.score / nb.max_score)
         return {name: sum(v) / len(v) for name, v in sums.items() if v}
 
@@ -212,7 +213,9 @@ def roster(course: Course) -> list[dict[str, str]]:
         ]
 
 
-def _notebook_rows(course: Course, student: str, assignment: str, document: Mapping) -> list:
+def _notebook_rows(
+    course: Course, student: str, assignment: str, document: Mapping
+) -> list[NotebookRow]:
     folder = course.autograded_dir(student, assignment)
     rows = []
     for nb in document.get("notebooks", []):
@@ -232,7 +235,9 @@ def _notebook_rows(course: Course, student: str, assignment: str, document: Mapp
     return rows
 
 
-def _stray_files(course: Course, student: str, assignment: str, notebooks: Sequence[str]):
+def _stray_files(
+    course: Course, student: str, assignment: str, notebooks: Sequence[str]
+) -> tuple[str, ...]:
     folder = course.submitted_dir(student, assignment)
     if not folder.is_dir():
         return ()
@@ -290,8 +295,8 @@ def _student_row(
 def summarize_tests(documents: Iterable[Mapping]) -> list[TestRow]:
     """Per test: pass rate, points lost and the most common failure messages.
 
-    Only gradable submissions count: a notebook that could not be graded says nothing about
-    the test (its reasons are listed with the student instead).
+    Only notebooks that ran count: one that could not be graded or was not submitted says
+    nothing about the test (what happened is listed with the student instead).
     """
     max_scores: dict[str, float] = {}
     graded: Counter[str] = Counter()
@@ -299,10 +304,15 @@ def summarize_tests(documents: Iterable[Mapping]) -> list[TestRow]:
     lost: dict[str, float] = {}
     messages: dict[str, Counter[str]] = {}
     for document in documents:
-        if not document.get("gradable", True):
-            continue
+        skipped = {
+            nb.get("name")
+            for nb in document.get("notebooks", [])
+            if not nb.get("gradable", True) or NOT_SUBMITTED in nb.get("reasons", ())
+        }
         for test in document.get("tests", []):
             name = str(test["name"])
+            if not document.get("gradable", True) or name.split("/", 1)[0] in skipped:
+                continue
             max_scores[name] = float(test.get("max_score", 0.0))
             graded[name] += 1
             lost[name] = lost.get(name, 0.0) + max_scores[name] - float(test.get("score", 0.0))

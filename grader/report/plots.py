@@ -124,5 +124,7 @@ def concept_gains(concepts: Sequence[ConceptRow]) -> str:
         axes.invert_yaxis()
         axes.set_xlim(0, 100)
         axes.set_xlabel("class mean (% of the points on the concept)")
-        axes.legend(loc="lower right", fontsize=8, frameon=False)
+        axes.legend(
+            loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, fontsize=8, frameon=False
+        )
         return to_svg(figure)

@@ -65,7 +65,7 @@ def test_report_reads_in_chromium(graded, tmp_path: Path):
             assert "not gradable" in page.locator("#attention-demo").inner_text()
             tests = page.locator("#tests-demo tbody tr")
             assert tests.count() == 6
-            assert "1 / 4" in tests.first.inner_text()
+            assert "1 / 3" in tests.first.inner_text()
             assert page.locator("#times-demo tbody tr").count() == 1
             link = page.locator("#students-demo a").first
             assert link.get_attribute("href", timeout=1000).endswith("demo/demo.ipynb")
