@@ -33,7 +33,7 @@ format: install
 	$(BIN)/ruff format grader tests bench
 	$(BIN)/ruff check --fix grader tests bench
 
-## Regenerate the student versions in release/ from source/.
+## Regenerate release/ from source/; first rebuild the Hebrew assignments (source/*-he) from locale/he.
 release: install
 	$(BIN)/grader release
 

@@ -52,14 +52,16 @@ def translation_targets(root: Path, assignments: Iterable[str]) -> dict[str, tup
     """The translated assignments that releasing ``assignments`` builds: name -> (base, language).
 
     ``frameworks-he`` asks for itself; ``frameworks`` asks for its translation into every
-    language that has a ``locale/<language>/`` folder in the course.
+    language. Only languages with a ``locale/<language>/`` folder are built: a course without
+    one (a scratch copy of ``source/``) releases its translated assignments as they are.
     """
     english = course_notebooks()
     targets: dict[str, tuple[str, str]] = {}
     for assignment in assignments:
         base, language = _split(assignment)
         if language and base in english:
-            targets[assignment] = (base, language)
+            if (root / "locale" / language).is_dir():
+                targets[assignment] = (base, language)
         elif not language and assignment in english:
             for code in LANGUAGES:
                 if (root / "locale" / code).is_dir():
