@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
+import queue
 import signal
 import time
 from collections.abc import Sequence
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -31,6 +34,8 @@ from grader.engine.outputs import OutputBudget, OutputLimits
 from grader.engine.sandbox import PreparedRun, python_executable
 
 KERNEL_NAME = "grader-sandboxed"
+
+logger = logging.getLogger(__name__)
 
 #: How long an interrupted cell may take to give control back before the kernel is killed.
 INTERRUPT_GRACE_S = 5.0
@@ -139,6 +144,8 @@ def _kernel_manager(run: PreparedRun) -> AsyncKernelManager:
 async def _request(client: NotebookClient, timeout: float, **content: Any) -> dict | None:
     """Send a silent execute request and wait for its reply; None when none came in time."""
     kc = client.kc
+    if kc is None:
+        return None
     msg_id = kc.execute("", silent=True, store_history=False, **content)
     deadline = time.monotonic() + timeout
     while True:
@@ -146,8 +153,8 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
         if remaining <= 0:
             return None
         try:
-            msg = await kc.get_shell_msg(timeout=remaining)
-        except Exception:  # queue.Empty or a closed channel
+            msg = await kc.get_shell_msg(timeout=remaining)  # type: ignore[attr-defined]
+        except (queue.Empty, zmq.ZMQError, RuntimeError):  # no answer, or a closed channel
             return None
         if msg.get("parent_header", {}).get("msg_id") == msg_id:
             return msg["content"]
@@ -311,13 +318,10 @@ async def _execute(
         try:
             if km.has_kernel:
                 await km.shutdown_kernel(now=True)
-        except Exception:  # already gone
-            pass
-        try:
-            if client.kc is not None:
-                client.kc.stop_channels()
-        except Exception:
-            pass
+        except (RuntimeError, OSError) as error:  # already gone
+            logger.debug("kernel shutdown: %s", error)
+        if client.kc is not None:
+            client.kc.stop_channels()
         log.close()
     for index in code_indices:
         if index not in cells:

@@ -119,7 +119,7 @@ def setup_mounts(config: dict) -> None:
         shutil.copytree(f"/proc/self/fd/{staged}", workdir, dirs_exist_ok=True)
         os.close(staged)
     uid, gid = config.get("uid"), config.get("gid")
-    if uid is not None:
+    if uid is not None and gid is not None:
         for base, dirs, files in os.walk(workdir):
             for name in [*dirs, *files]:
                 os.lchown(os.path.join(base, name), uid, gid)
@@ -162,7 +162,7 @@ def _child(config: dict, argv: list[str]) -> None:
             prefix += [f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
         prefix += ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
         os.execv(setpriv, prefix + argv)
-    if uid is not None:
+    if uid is not None and gid is not None:
         os.setgroups([])
         os.setgid(gid)
         os.setuid(uid)

@@ -274,7 +274,7 @@ def python_executable() -> str:
 
 def _site_packages() -> set[Path]:
     """The site-packages folders of the virtual environment and of its base interpreter."""
-    folders = set()
+    folders: set[Path] = set()
     for base in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
         paths = sysconfig.get_paths(vars={"base": base, "platbase": base})
         folders.update(Path(paths[key]) for key in ("purelib", "platlib"))
@@ -384,7 +384,7 @@ class Sandbox:
             write_sealed(sealed, self.policy.sealed_datasets)
             namespaced = caps.unshare is not None
             workdir = "/tmp/work" if namespaced else str(stage)
-            if uid is not None:  # the kernel creates its sockets here; the rest stays root's
+            if uid is not None and gid is not None:  # the kernel's sockets go here
                 os.chown(runtime, uid, gid)
             runtime.chmod(0o755)
             config = {

@@ -143,7 +143,9 @@ END_HIDDEN = "END HIDDEN TESTS"
 def split_hidden(source: str) -> tuple[str, list[str]]:
     """The public part of a test cell's source and the lines of its hidden regions
     (nbgrader's ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``)."""
-    public, hidden, inside = [], [], False
+    public: list[str] = []
+    hidden: list[str] = []
+    inside = False
     for line in source.splitlines():
         if BEGIN_HIDDEN in line:
             inside = True

@@ -185,6 +185,8 @@ def parse_reply(reply_content: Mapping[str, Any]) -> dict[str, Any]:
         reason = answer.get("ename", "no answer") if isinstance(answer, Mapping) else "no answer"
         raise ProbeError(f"probe did not run: {reason}")
     text = (answer.get("data") or {}).get("text/plain")
+    if not isinstance(text, str):
+        raise ProbeError("probe answer unreadable")
     try:
         report = json.loads(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError) as error:
