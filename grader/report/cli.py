@@ -25,6 +25,7 @@ def _course(root: str) -> Course:
 def run_report(args: argparse.Namespace) -> int:
     """Write the class report of the assignments given (or of the whole course)."""
     from grader.engine.gradebook import GradebookError
+    from grader.quiz.bank import QuizError
     from grader.quiz.config import db_url_from
     from grader.report.render import write_report
 
@@ -40,7 +41,7 @@ def run_report(args: argparse.Namespace) -> int:
             quiz_db_url=quiz_db,
             bank_dir=Path(args.bank) if args.bank else None,
         )
-    except (ReportError, GradebookError) as error:
+    except (ReportError, GradebookError, QuizError) as error:
         print(f"grader report: {error}", file=sys.stderr)
         return 2
     print(written)

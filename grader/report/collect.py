@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
 from grader.engine.autograde import Course, iter_results
 from grader.report import ReportError
 
@@ -384,12 +387,36 @@ def collect_quizzes(
     """Pre/post gain per concept (for every pre/post pair of the bank) beside the class's
     mean on the notebooks the bank ties to that concept."""
     from grader.quiz.bank import load_bank
+    from grader.quiz.store import DatabaseUnavailable
+
+    if not _quiz_is_there(db_url):
+        return QuizData(note=f"no quiz database at {_shown(db_url)}: no quiz results to show")
+    bank = load_bank(bank_dir)
+    try:
+        rows = _concept_rows(bank, db_url, notebook_fractions)
+    except (DatabaseUnavailable, SQLAlchemyError) as error:
+        raise ReportError(
+            f"cannot read the quiz attempts from {_shown(db_url)}: {error.__class__.__name__}: "
+            f"{str(error).splitlines()[0]} (check --quiz-db, or leave quizzes out: --no-quizzes)"
+        ) from error
+    note = "" if rows else "no student has taken both the pre and the post quiz yet"
+    return QuizData(tuple(rows), note)
+
+
+def _shown(db_url: str) -> str:
+    """A database URL fit to print: its password hidden."""
+    try:
+        return make_url(db_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an invalid database URL)"
+
+
+def _concept_rows(
+    bank: Mapping[str, Any], db_url: str, notebook_fractions: Mapping[str, float]
+) -> list[ConceptRow]:
     from grader.quiz.dashboard.stats import counted_attempts, gain
     from grader.quiz.store import Store
 
-    if not _quiz_is_there(db_url):
-        return QuizData(note=f"no quiz database at {db_url}: no quiz results to show")
-    bank = load_bank(bank_dir)
     rows: list[ConceptRow] = []
     with Store.open(db_url) as store:
         for post in bank.values():
@@ -423,5 +450,4 @@ def collect_quizzes(
                         notebook_fraction=sum(fractions) / len(fractions) if fractions else None,
                     )
                 )
-    note = "" if rows else "no student has taken both the pre and the post quiz yet"
-    return QuizData(tuple(rows), note)
+    return rows

@@ -110,3 +110,10 @@ def test_no_quiz_database_is_said_not_created(tmp_path: Path):
     quizzes = collect_quizzes(url, {})
     assert quizzes.concepts == () and "no quiz database" in quizzes.note
     assert not (tmp_path / "quiz.db").exists()
+
+
+def test_an_unreachable_quiz_database_is_one_clear_error():
+    url = "postgresql+psycopg://grader:secret@127.0.0.1:9/quiz"  # nothing listens on port 9
+    with pytest.raises(ReportError, match="cannot read the quiz attempts from") as caught:
+        collect_quizzes(url, {})
+    assert "secret" not in str(caught.value) and "--no-quizzes" in str(caught.value)
