@@ -16,7 +16,8 @@ starting from the released student version with its answer cells filled in:
 - one average student submits twice (the second submission is the one that counts).
 
 :func:`simulate_class` returns the submissions as data (file name -> bytes);
-:func:`write_submissions` lays them out as nbgrader's ``submitted/`` does, and
+:func:`write_submissions` lays them out as nbgrader's ``submitted/`` does, :func:`hand_in`
+puts one into a student's fetched assignment folder before ``nbgrader submit``, and
 :func:`simulate_quizzes` takes each student's pre- and post-lecture quiz through the quiz
 service (:func:`grader.quiz.service.submit`) into any quiz database.
 """
@@ -368,6 +369,22 @@ def write_submissions(submissions: Sequence[Submission], folder: Path) -> list[P
             (target / name).write_bytes(content)
         (target / "timestamp.txt").write_text(sub.timestamp.strftime(TIMESTAMP_FORMAT))
         written.append(target)
+    return written
+
+
+def hand_in(submission: Submission, fetched: Path) -> list[Path]:
+    """Put a submission into a student's fetched copy of the assignment (``nbgrader
+    fetch_assignment``'s folder), as the student would before ``nbgrader submit``: the released
+    notebooks give way to the student's files (a renamed notebook replaces the original), the
+    other files of the assignment stay. Returns the files written."""
+    if not fetched.is_dir():
+        raise SimulationError(f"{fetched} is not a fetched assignment folder")
+    for old in sorted(fetched.glob("*.ipynb")):
+        old.unlink()
+    written = []
+    for name, content in submission.files.items():
+        (fetched / name).write_bytes(content)
+        written.append(fetched / name)
     return written
 
 

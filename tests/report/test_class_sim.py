@@ -20,6 +20,7 @@ from grader.demo.class_sim import (
     TIMESTAMP_FORMAT,
     SimulationError,
     Submission,
+    hand_in,
     simulate_class,
     simulate_quizzes,
     solutions_of,
@@ -144,6 +145,20 @@ def test_written_like_nbgrader_submitted(submissions, tmp_path: Path):
     assert sorted(p.name for p in (tmp_path / "s12" / "frameworks").iterdir()) == [
         "IntroKeras (final).ipynb", "IntroKerasTF.ipynb", "IntroPyTorch.ipynb", "timestamp.txt",
     ]  # fmt: skip
+
+
+def test_hand_in_replaces_the_released_notebooks_and_keeps_the_rest(submissions, tmp_path):
+    fetched = tmp_path / "frameworks"
+    fetched.mkdir()
+    for name in ("IntroKeras.ipynb", "IntroKerasTF.ipynb", "IntroPyTorch.ipynb", "data.npz"):
+        (fetched / name).write_bytes(b"released")
+    hand_in(final(submissions, "s12", "frameworks"), fetched)
+    assert sorted(p.name for p in fetched.iterdir()) == [
+        "IntroKeras (final).ipynb", "IntroKerasTF.ipynb", "IntroPyTorch.ipynb", "data.npz",
+    ]  # fmt: skip
+    assert (fetched / "data.npz").read_bytes() == b"released"
+    with pytest.raises(SimulationError, match="not a fetched assignment folder"):
+        hand_in(final(submissions, "s12", "frameworks"), tmp_path / "missing")
 
 
 def test_quiz_attempts_through_the_quiz_service(tmp_path: Path):
