@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from grader.report import ReportError
+from grader.report.labels import LABELS
 
 if TYPE_CHECKING:
     from grader.engine.autograde import Course
@@ -40,6 +41,7 @@ def run_report(args: argparse.Namespace) -> int:
             args.assignments or None,
             quiz_db_url=quiz_db,
             bank_dir=Path(args.bank) if args.bank else None,
+            lang=args.lang,
         )
     except (ReportError, GradebookError, QuizError) as error:
         print(f"grader report: {error}", file=sys.stderr)
@@ -96,6 +98,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-quizzes", action="store_true", help="leave the quizzes out")
     parser.add_argument("--bank", help="quiz bank folder (default: the course's quizzes/)")
+    parser.add_argument(
+        "--lang", choices=sorted(LABELS), default="en", help="language of the page (default: en)"
+    )
     parser.set_defaults(func=run_report)
 
     parser = commands.add_parser(

@@ -31,6 +31,7 @@ from grader.report.collect import (
     gradebook_assignments,
 )
 from grader.report.exports import format_number
+from grader.report.labels import DIRECTION, duration, labels
 
 TEMPLATE = "report.html"
 
@@ -39,8 +40,10 @@ def _template_source(name: str) -> str:
     return resources.files("grader.report").joinpath("templates", name).read_text("utf-8")
 
 
-def environment() -> jinja2.Environment:
-    """The Jinja2 environment of the report: package templates, HTML autoescaping on."""
+def environment(lang: str = "en") -> jinja2.Environment:
+    """The Jinja2 environment of the report in ``lang``: package templates, HTML autoescaping
+    on, filters for numbers, percentages and durations."""
+    words = labels(lang)
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template_source),
         autoescape=True,
@@ -50,16 +53,8 @@ def environment() -> jinja2.Environment:
     )
     env.filters["num"] = lambda x: "" if x is None else format_number(float(x))
     env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.0f}%"
-    env.filters["duration"] = _duration
+    env.filters["duration"] = lambda seconds: duration(seconds, words)
     return env
-
-
-def _duration(seconds: float) -> str:
-    if seconds <= 0:
-        return ""
-    hours, rest = divmod(int(seconds), 3600)
-    minutes = rest // 60
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min" if minutes else "< 1 min"
 
 
 @dataclass(frozen=True)
@@ -107,6 +102,7 @@ def render(
     quizzes: QuizData,
     generated: datetime,
     overview: bool = False,
+    lang: str = "en",
 ) -> str:
     """The report page as HTML text; ``overview`` adds the student x assignment table (always
     there when several assignments are shown)."""
@@ -120,6 +116,9 @@ def render(
         for student in students
     }
     context: dict[str, Any] = {
+        "lang": lang,
+        "direction": DIRECTION[lang],
+        "L": labels(lang),
         "course_id": course_id,
         "overview": overview or len(sections) > 1,
         "title": title,
@@ -131,7 +130,7 @@ def render(
         "quiz_note": quizzes.note,
         "generated": generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
     }
-    return environment().get_template(TEMPLATE).render(**context)
+    return environment(lang).get_template(TEMPLATE).render(**context)
 
 
 def write_report(
@@ -141,9 +140,12 @@ def write_report(
     quiz_db_url: str | None = None,
     bank_dir: Path | None = None,
     generated: datetime | None = None,
+    lang: str = "en",
 ) -> Path:
     """Collect, draw and write the report of ``assignments`` (default: every assignment in the
-    gradebook) to ``output``; the quizzes come from ``quiz_db_url`` when given."""
+    gradebook) to ``output`` in ``lang`` ("en" or "he"); the quizzes come from
+    ``quiz_db_url`` when given."""
+    words = labels(lang)
     chosen = list(assignments) if assignments else gradebook_assignments(course)
     data = [collect_assignment(course, a) for a in chosen]
     fractions: dict[str, float] = {}
@@ -159,7 +161,7 @@ def write_report(
                 kept, quizzes.note if kept else "no quiz concept names these notebooks"
             )
     output.parent.mkdir(parents=True, exist_ok=True)
-    title = f"{course.course_id}: " + (", ".join(chosen) if assignments else "whole course")
+    title = f"{course.course_id}: " + (", ".join(chosen) if assignments else words["whole_course"])
     page = render(
         course.course_id,
         title,
@@ -167,6 +169,7 @@ def write_report(
         quizzes,
         generated or datetime.now(UTC),
         overview=not assignments,
+        lang=lang,
     )
     temporary = output.with_name(f".{output.name}.partial")
     temporary.write_text(page, encoding="utf-8")
