@@ -142,16 +142,19 @@ def _char_column(line: str, byte_column: int) -> int:
     return len(line.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore"))
 
 
-def _string_kinds(source: str, lines: list[str]) -> dict[tuple[int, int], str]:
-    """Where docstrings and assertion messages start: (row, column) -> kind."""
+def _string_kinds(source: str, lines: list[str]) -> Iterator[tuple[str, tuple, tuple]]:
+    """Docstrings and assertion messages: (kind, start, end) in tokenize's (row, column).
+
+    An assertion message written as several adjacent strings ("a" "b") is one span; each of its
+    strings becomes a part of its own.
+    """
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {}
-    kinds: dict[tuple[int, int], str] = {}
+        return
 
-    def place(node: ast.expr) -> tuple[int, int]:
-        return node.lineno, _char_column(lines[node.lineno - 1], node.col_offset)
+    def place(row: int, byte_column: int) -> tuple[int, int]:
+        return row, _char_column(lines[row - 1], byte_column)
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -161,14 +164,23 @@ def _string_kinds(source: str, lines: list[str]) -> dict[tuple[int, int], str]:
                 and isinstance(first.value, ast.Constant)
                 and isinstance(first.value.value, str)
             ):
-                kinds[place(first.value)] = "docstring"
+                start = place(first.value.lineno, first.value.col_offset)
+                yield "docstring", start, start
         elif isinstance(node, ast.Assert) and node.msg is not None:
             message = node.msg
             if isinstance(message, ast.JoinedStr) or (
                 isinstance(message, ast.Constant) and isinstance(message.value, str)
             ):
-                kinds[place(message)] = "message"
-    return kinds
+                end = place(message.end_lineno or message.lineno, message.end_col_offset or 0)
+                yield "message", place(message.lineno, message.col_offset), end
+
+
+def _kind_at(spans: list[tuple[str, tuple, tuple]], start: tuple[int, int]) -> str | None:
+    """The kind of the string token starting at ``start``, or None if it is not translated."""
+    for kind, first, end in spans:
+        if start == first or first <= start < end:
+            return kind
+    return None
 
 
 def _string_slot(token: tokenize.TokenInfo, kind: str) -> Slot | None:
@@ -223,11 +235,13 @@ def code_slots(source: str) -> list[Slot]:
     lines = source.split("\n")
     hidden = _hidden_rows(lines)
     tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    kinds = _string_kinds(source, lines)
+    spans = list(_string_kinds(source, lines))
     slots = list(_comment_slots(tokens, lines, hidden))
     for token in tokens:
-        kind = kinds.get(token.start)
-        if token.type == tokenize.STRING and kind and token.start[0] not in hidden:
+        if token.type != tokenize.STRING:
+            continue
+        kind = _kind_at(spans, token.start)
+        if kind and token.start[0] not in hidden:
             slot = _string_slot(token, kind)
             if slot is not None:
                 slots.append(slot)
