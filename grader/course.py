@@ -276,13 +276,18 @@ def _release_command(args: argparse.Namespace) -> int:
 
 
 def _demo_command(args: argparse.Namespace) -> int:
+    """``grader demo``: the instructor's whole day on a simulated class (grader.demo.day)."""
+    from grader.demo.class_sim import SimulationError
+    from grader.demo.day import DAY_ASSIGNMENTS, DAY_FOLDER, DayFailed, run_day
+
     root = Path(args.root).resolve()
-    release(root)
-    results = grade_reference(root, args.assignments or None)
-    print(score_table(results))
-    perfect = all(r.score == r.max_score for r in results if not r.manual)
-    print("reference solutions: " + ("full marks" if perfect else "NOT full marks"))
-    return 0 if perfect else 1
+    folder = Path(args.folder) if args.folder else root / DAY_FOLDER
+    try:
+        run_day(root, folder, args.assignments or DAY_ASSIGNMENTS, seed=args.seed)
+    except (DayFailed, SimulationError) as error:
+        print(f"grader demo: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -293,8 +298,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_release_command)
 
     parser = commands.add_parser(
-        "demo", help="release, then grade the reference solutions with nbgrader"
+        "demo",
+        help="the instructor's day on a simulated class, through nbgrader's exchange, "
+        "in a scratch copy of the course",
     )
-    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
+    parser.add_argument("assignments", nargs="*", help="assignments (default: overfitting and lab)")
     parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.add_argument("--folder", help="where the day happens (default: ROOT/demo-day)")
+    parser.add_argument("--seed", type=int, default=0, help="the simulated class's seed")
     parser.set_defaults(func=_demo_command)

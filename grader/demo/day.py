@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,7 @@ class Day:
     assignments: tuple[str, ...]
     roster: tuple[SimStudent, ...]
     seed: int = 0
+    grade_options: tuple[str, ...] = ()  # more options for `grader autograde`
 
     @property
     def course(self) -> Path:
@@ -143,13 +145,15 @@ def configure_exchange(day: Day) -> None:
 
 
 def add_students(day: Day) -> None:
-    """Put the roster into the gradebook (names and e-mails for the report and exports)."""
+    """Put the roster into the gradebook: names and e-mails for the report, and an LMS id
+    (made up, like the class) so that the Canvas export can match every row to a student."""
     roster = day.folder / "roster.csv"
     with roster.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["id", "first_name", "last_name", "email"])
-        for student in day.roster:
-            writer.writerow([student.id, student.first_name, student.last_name, student.email])
+        writer.writerow(["id", "first_name", "last_name", "email", "lms_user_id"])
+        for number, student in enumerate(day.roster, start=1):
+            row = [student.id, student.first_name, student.last_name, student.email]
+            writer.writerow([*row, str(20260000 + number)])
     run_nbgrader(day.course, "db", "student", "import", str(roster))
 
 
@@ -267,7 +271,15 @@ def run_grader(day: Day, *args: str, accept: Sequence[int] = (0,)) -> int:
 def grade(day: Day) -> None:
     """``grader autograde`` each assignment (1 is expected: some submissions need a person)."""
     for assignment in day.assignments:
-        run_grader(day, "autograde", assignment, "--root", str(day.course), accept=(0, 1))
+        run_grader(
+            day,
+            "autograde",
+            assignment,
+            "--root",
+            str(day.course),
+            *day.grade_options,
+            accept=(0, 1),
+        )
 
 
 def give_feedback(day: Day) -> None:
@@ -354,7 +366,7 @@ def what_to_open(day: Day, check: FeedbackCheck, out: TextIO) -> None:
         f"  class report:       {day.report}",
     ]
     if pages:
-        lines.append(f"  a student's feedback (as the student fetched it): {pages[0]}")
+        lines.append(f"  a student's feedback (as it fetched it): {shlex.quote(str(pages[0]))}")
     lines += [
         f"  quiz dashboard:     {Path(sys.executable).parent / 'grader'} quiz serve "
         f"--db {day.quiz_db}",
@@ -382,13 +394,22 @@ def run_day(
     roster: Sequence[SimStudent] = ROSTER,
     seed: int = 0,
     out: TextIO = sys.stdout,
+    grade_options: Sequence[str] = (),
 ) -> tuple[Day, FeedbackCheck]:
     """Run the whole day in ``folder`` (emptied first when a previous day made it) on a copy
     of the course at ``repo``; returns where it happened and what the students received.
+    ``grade_options`` go to ``grader autograde`` (``--timeout-cell 600`` on a busy machine).
 
     Raises :class:`DayFailed` when a step cannot be done, or when an instructor-only file
     reached a student."""
-    day = Day(folder.resolve(), repo.resolve(), tuple(assignments), tuple(roster), seed)
+    day = Day(
+        folder.resolve(),
+        repo.resolve(),
+        tuple(assignments),
+        tuple(roster),
+        seed,
+        tuple(grade_options),
+    )
     steps = Steps(STEP_COUNT, out)
     try:
         return _run_steps(day, steps, out)

@@ -25,6 +25,9 @@ from grader.engine.submission import split_hidden
 from grader.evidence import MIME_TYPE
 
 MASK = "[hidden]"
+#: nbgrader's bookkeeping of a submission, which ``release_feedback`` needs beside the pages
+#: (the secret names the released page so that only the submitting student can fetch it).
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 #: Output types that could run script in the page; student outputs keep their plain forms.
 ACTIVE_TYPES = (
     "text/html",
@@ -154,8 +157,9 @@ def write_feedback(
         source = course.autograded_dir(student, assignment)
         target = course.feedback_dir(student, assignment)
         target.mkdir(parents=True, exist_ok=True)
-        if (source / "timestamp.txt").is_file():  # nbgrader's release_feedback needs it
-            shutil.copy2(source / "timestamp.txt", target / "timestamp.txt")
+        for name in NBGRADER_FILES:  # nbgrader's release_feedback reads both
+            if (source / name).is_file():
+                shutil.copy2(source / name, target / name)
         for summary in document.get("notebooks", []):
             name = summary["name"]
             path = source / f"{name}.ipynb"

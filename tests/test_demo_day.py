@@ -1,0 +1,109 @@
+"""The instructor's day end to end, through nbgrader's own exchange, with a small class.
+
+One run of :func:`grader.demo.day.run_day` (four students: strong, weak, late, unreadable; the
+``overfitting`` assignment) is shared by the tests below, which check what each party ends up
+with: the students' fetched feedback, the gradebook, ``autograded/``, the report, the exports.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from nbgrader.api import Gradebook
+
+from grader.course import load_course
+from grader.demo.class_sim import ROSTER
+from grader.demo.day import MARKER, Day, DayFailed, FeedbackCheck, prepare_folder, run_day
+from grader.quiz.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASS = {"s01": "strong", "s06": "weak", "s08": "late", "s09": "unreadable"}
+ASSIGNMENT = "overfitting"
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Day, FeedbackCheck, str]:
+    roster = [s for s in ROSTER if s.id in CLASS]
+    assert [s.profile for s in roster] == list(CLASS.values())
+    out = io.StringIO()
+    ran, check = run_day(ROOT, tmp_path_factory.mktemp("day"), [ASSIGNMENT], roster, out=out)
+    return ran, check, out.getvalue()
+
+
+@pytest.mark.slow
+def test_every_student_fetched_its_feedback(day: tuple[Day, FeedbackCheck, str]) -> None:
+    ran, check, _ = day
+    assert check.missing == []
+    for student in CLASS:
+        pages = sorted((ran.home(student) / ASSIGNMENT / "feedback").glob("*/*.html"))
+        assert [p.name for p in pages] == ["Overfitting.html"], student
+        assert "Score:" in pages[0].read_text(encoding="utf-8")
+        # fetched through the exchange: the student's own cache holds what it submitted
+        assert list((ran.home(student) / ".nbgrader_cache").glob(f"*/{student}+{ASSIGNMENT}+*"))
+
+
+@pytest.mark.slow
+def test_no_instructor_file_reaches_a_student(day: tuple[Day, FeedbackCheck, str]) -> None:
+    ran, check, _ = day
+    course = load_course(ran.course)
+    # the instructor has results.json (hidden test outputs) ...
+    assert (course.autograded_dir("s01", ASSIGNMENT) / "results.json").is_file()
+    # ... and nothing the students fetched holds it, nor the released feedback
+    students = ran.folder / "students"
+    assert list(students.rglob("results.json")) == []
+    assert list(ran.exchange.rglob("results.json")) == []
+    assert check.leaked == []
+
+
+@pytest.mark.slow
+def test_the_late_student_is_late_in_the_gradebook(day: tuple[Day, FeedbackCheck, str]) -> None:
+    ran, _, _ = day
+    with Gradebook(load_course(ran.course).db_url) as gradebook:
+        late = {s: gradebook.find_submission(ASSIGNMENT, s).total_seconds_late for s in CLASS}
+    assert late["s08"] > 0
+    assert all(late[s] == 0 for s in CLASS if s != "s08")
+
+
+@pytest.mark.slow
+def test_grades_follow_the_profiles(day: tuple[Day, FeedbackCheck, str]) -> None:
+    ran, _, _ = day
+    course = load_course(ran.course)
+    results = {
+        s: json.loads((course.autograded_dir(s, ASSIGNMENT) / "results.json").read_text())
+        for s in CLASS
+    }
+    assert results["s09"]["gradable"] is False  # the unreadable notebook
+    assert all(results[s]["gradable"] for s in ("s01", "s06", "s08"))
+    assert results["s01"]["score"] == results["s01"]["max_score"]
+    assert results["s06"]["score"] < results["s01"]["score"]
+
+
+@pytest.mark.slow
+def test_report_quizzes_and_exports_are_written(day: tuple[Day, FeedbackCheck, str]) -> None:
+    ran, _, out = day
+    page = ran.report.read_text(encoding="utf-8")
+    assert "<svg" in page and "s09" in page
+    exports = sorted(p.name for p in ran.exports.glob("*.csv"))
+    assert "nbgrader-grades.csv" in exports and len(exports) >= 3
+    with Store.open(ran.quiz_db) as store:
+        assert store.attempts("frameworks-pre", "s01")
+    # the closing lines say what to open
+    assert str(ran.report) in out and "quiz serve --db" in out and str(ran.exports) in out
+    assert "[11/11]" in out
+
+
+def test_a_folder_the_day_did_not_make_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(DayFailed, match="not a folder made by `grader demo`"):
+        prepare_folder(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_a_folder_the_day_made_is_emptied(tmp_path: Path) -> None:
+    prepare_folder(tmp_path)
+    (tmp_path / "old.txt").write_text("yesterday")
+    prepare_folder(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER]
