@@ -17,7 +17,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
-## Regenerate release/, then grade the reference solutions and print a score table.
+## The instructor's day on a simulated class, through nbgrader's exchange, in demo-day/.
 demo: install
 	$(BIN)/grader demo
 
