@@ -171,10 +171,19 @@ class ConceptRow:
 
 @dataclass(frozen=True)
 class QuizData:
-    """The quiz part of the report: concept rows and a note when something is missing."""
+    """The quiz part of the report: concept rows, or why there are none.
+
+    ``note`` is one of :data:`QUIZ_NOTES` ("" when there are rows), ``where`` the database
+    it is about; the report words the note in its own language.
+    """
 
     concepts: tuple[ConceptRow, ...] = ()
     note: str = ""
+    where: str = ""
+
+
+#: Why a report has no quiz rows.
+QUIZ_NOTES = ("no_quiz_given", "no_quiz_db", "no_pairs", "no_concepts_here")
 
 
 def _first_line(text: str) -> str:
@@ -390,7 +399,7 @@ def collect_quizzes(
     from grader.quiz.store import DatabaseUnavailable
 
     if not _quiz_is_there(db_url):
-        return QuizData(note=f"no quiz database at {_shown(db_url)}: no quiz results to show")
+        return QuizData(note="no_quiz_db", where=_shown(db_url))
     bank = load_bank(bank_dir)
     try:
         rows = _concept_rows(bank, db_url, notebook_fractions)
@@ -399,8 +408,7 @@ def collect_quizzes(
             f"cannot read the quiz attempts from {_shown(db_url)}: {error.__class__.__name__}: "
             f"{str(error).splitlines()[0]} (check --quiz-db, or leave quizzes out: --no-quizzes)"
         ) from error
-    note = "" if rows else "no student has taken both the pre and the post quiz yet"
-    return QuizData(tuple(rows), note)
+    return QuizData(tuple(rows), "" if rows else "no_pairs", _shown(db_url))
 
 
 def _shown(db_url: str) -> str:

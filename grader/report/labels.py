@@ -90,6 +90,10 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "and": " ",
         "and_digit": " ",
         "under_a_minute": "< 1 min",
+        "note_no_quiz_given": "No quiz database was given (--quiz-db).",
+        "note_no_quiz_db": "There is no quiz database at {where}: no quiz results to show.",
+        "note_no_pairs": "No student has taken both the pre- and the post-lecture quiz yet.",
+        "note_no_concepts_here": "No quiz concept is tied to the notebooks of this report.",
         GRADED: "graded",
         FLAGGED: "flagged",
         MISSING_NOTEBOOK: "notebook missing",
@@ -165,6 +169,10 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "and": " ו",  # joined to a word: "שעה אחת ודקה אחת"
         "and_digit": " ו-",  # before a number: "27 שעות ו-5 דקות"
         "under_a_minute": "פחות מדקה",
+        "note_no_quiz_given": "לא צוין מסד נתונים של השאלונים (--quiz-db).",
+        "note_no_quiz_db": "אין מסד נתונים של השאלונים ב-{where}: אין תוצאות שאלונים להציג.",
+        "note_no_pairs": "עדיין אין סטודנט שענה גם על השאלון שלפני השיעור וגם על השאלון שאחריו.",
+        "note_no_concepts_here": "אף מושג בשאלונים אינו קשור למחברות של הדוח הזה.",
         GRADED: "נבדק",
         FLAGGED: "סומן לבדיקה",
         MISSING_NOTEBOOK: "חסרה מחברת",

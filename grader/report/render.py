@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from grader.engine.autograde import Course
 from grader.report import plots
@@ -54,7 +55,15 @@ def environment(lang: str = "en") -> jinja2.Environment:
     env.filters["num"] = lambda x: "" if x is None else format_number(float(x))
     env.filters["pct"] = lambda x: "–" if x is None else f"{100 * x:.0f}%"
     env.filters["duration"] = lambda seconds: duration(seconds, words)
+    env.filters["fill"] = fill
     return env
+
+
+def fill(template: str, **values: object) -> markupsafe.Markup:
+    """A label with its values filled in, each escaped and isolated in ``<bdi>`` so that an
+    English message or a file name keeps its order inside a Hebrew sentence."""
+    isolated = {k: markupsafe.Markup("<bdi>{}</bdi>").format(v) for k, v in values.items()}
+    return markupsafe.escape(template).format(**isolated)
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,7 @@ def render(
         "concepts": concepts,
         "concepts_svg": plots.concept_gains(concepts),
         "quiz_note": quizzes.note,
+        "quiz_where": quizzes.where,
         "generated": generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
     }
     return environment(lang).get_template(TEMPLATE).render(**context)
@@ -151,15 +161,13 @@ def write_report(
     fractions: dict[str, float] = {}
     for item in data:
         fractions.update(item.notebook_fractions())
-    quizzes = QuizData(note="no quiz database given")
+    quizzes = QuizData(note="no_quiz_given")
     if quiz_db_url:
         quizzes = collect_quizzes(quiz_db_url, fractions, bank_dir)
-        if assignments:  # an assignment's report keeps the concepts of its own notebooks
+        if assignments and quizzes.concepts:  # an assignment keeps its notebooks' concepts
             own = {nb for item in data for nb in item.notebooks}
             kept = tuple(c for c in quizzes.concepts if own & set(c.notebooks))
-            quizzes = QuizData(
-                kept, quizzes.note if kept else "no quiz concept names these notebooks"
-            )
+            quizzes = QuizData(kept, "" if kept else "no_concepts_here", quizzes.where)
     output.parent.mkdir(parents=True, exist_ok=True)
     title = f"{course.course_id}: " + (", ".join(chosen) if assignments else words["whole_course"])
     page = render(

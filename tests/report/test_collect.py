@@ -108,7 +108,8 @@ def test_unknown_assignment_and_missing_gradebook_are_clear(graded, tmp_path: Pa
 def test_no_quiz_database_is_said_not_created(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'quiz.db'}"
     quizzes = collect_quizzes(url, {})
-    assert quizzes.concepts == () and "no quiz database" in quizzes.note
+    assert quizzes.concepts == () and quizzes.note == "no_quiz_db"
+    assert quizzes.where == url
     assert not (tmp_path / "quiz.db").exists()
 
 

@@ -60,7 +60,8 @@ def test_assignment_report_has_figures_tables_and_reasons(graded, tmp_path: Path
     assert {"students-demo", "attention-demo", "tests-demo", "times-demo"} <= page.ids()
     assert {"plot-distribution-demo", "plot-tests-demo", "plot-times-demo"} <= page.ids()
     assert UNREADABLE in html.unescape(text) and "input transformer installed" in text
-    assert "late by 27 h</span>" in text
+    assert "late by <bdi>27 h</bdi></span>" in text
+    assert "No quiz database was given" in text
     assert "demo (1).ipynb" in text  # the renamed notebook is named
     assert "double: values differ at 7 of 7 points" in text and "(2×)" in text
     assert "בן" not in text  # names are not shown, ids are; Hebrew ids would pass through
@@ -125,7 +126,8 @@ def test_hebrew_report_reads_right_to_left(graded, tmp_path: Path):
     out = write_report(graded, tmp_path / "he.html", ["demo"], generated=WHEN, lang="he")
     text, page = parse(out)
     assert '<html lang="he" dir="rtl">' in text
-    assert "<h1>דוח כיתה</h1>" in text and "באיחור של 27 שעות" in text
+    assert "<h1>דוח כיתה</h1>" in text and "באיחור של <bdi>27 שעות</bdi>" in text
+    assert "לא צוין מסד נתונים של השאלונים" in text
     assert "לא ניתן לבדיקה" in text and "Needs attention" not in text
     assert page.count("svg") == 3  # the figures keep their English labels, left to right
     with pytest.raises(ValueError, match="choose one of en, he"):
@@ -147,3 +149,10 @@ def test_durations_in_both_languages(seconds, english, hebrew):
     assert duration(seconds, labels("en")) == english
     assert duration(seconds, labels("he")) == hebrew
     assert duration(0, labels("he")) == ""
+
+
+def test_both_languages_have_every_word():
+    from grader.report.labels import LABELS
+
+    assert set(LABELS["he"]) == set(LABELS["en"])
+    assert all(LABELS["he"][k] != LABELS["en"][k] for k in LABELS["en"] if k not in ("and",))
