@@ -16,7 +16,16 @@ from nbgrader.api import Gradebook
 
 from grader.course import load_course
 from grader.demo.class_sim import ROSTER
-from grader.demo.day import MARKER, Day, DayFailed, FeedbackCheck, prepare_folder, run_day
+from grader.demo.day import (
+    MARKER,
+    Day,
+    DayFailed,
+    FeedbackCheck,
+    Steps,
+    failure_message,
+    prepare_folder,
+    run_day,
+)
 from grader.quiz.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +38,15 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Day, FeedbackCheck, s
     roster = [s for s in ROSTER if s.id in CLASS]
     assert [s.profile for s in roster] == list(CLASS.values())
     out = io.StringIO()
-    ran, check = run_day(ROOT, tmp_path_factory.mktemp("day"), [ASSIGNMENT], roster, out=out)
+    # a generous cell budget: a busy test machine must not turn a reference cell into a timeout
+    ran, check = run_day(
+        ROOT,
+        tmp_path_factory.mktemp("day"),
+        [ASSIGNMENT],
+        roster,
+        out=out,
+        grade_options=("--timeout-cell", "600"),
+    )
     return ran, check, out.getvalue()
 
 
@@ -107,3 +124,22 @@ def test_a_folder_the_day_made_is_emptied(tmp_path: Path) -> None:
     (tmp_path / "old.txt").write_text("yesterday")
     prepare_folder(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER]
+
+
+def test_an_unknown_assignment_is_named_before_anything_runs(tmp_path: Path) -> None:
+    out = io.StringIO()
+    with pytest.raises(DayFailed, match=r"no assignment overfiting in .*choose among frameworks"):
+        run_day(ROOT, tmp_path / "day", ["overfiting"], out=out)
+    assert not (tmp_path / "day").exists() and out.getvalue() == ""
+
+
+def test_a_failed_nbgrader_step_says_which_step_and_where(tmp_path: Path) -> None:
+    steps = Steps(11, io.StringIO())
+    with steps.step("collect the submissions (nbgrader collect)"):
+        pass
+    day = Day(tmp_path, ROOT, (ASSIGNMENT,), ())
+    output = "nbgrader collect overfitting failed:\n" + "\n".join(f"line {i}" for i in range(20))
+    message = failure_message(steps, day, output)
+    assert message.startswith("step 1/11 (collect the submissions (nbgrader collect)): nbgrader")
+    assert "line 19" in message and "line 11" not in message
+    assert str(tmp_path) in message.splitlines()[-1]

@@ -31,7 +31,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from grader.course import NbgraderFailed, load_course, make_course_copy, release, run_nbgrader
+from grader.course import (
+    NbgraderFailed,
+    assignments_in,
+    load_course,
+    make_course_copy,
+    release,
+    run_nbgrader,
+)
 from grader.demo.class_sim import ROSTER, SimStudent, Submission, simulate_class
 
 #: Assignments the day runs by default: one notebook each, so the whole day stays short.
@@ -104,6 +111,7 @@ class Steps:
     def __init__(self, total: int, out: TextIO) -> None:
         self.total = total
         self.number = 0
+        self.title = ""
         self.out = out
 
     def say(self, text: str) -> None:
@@ -114,6 +122,7 @@ class Steps:
     def step(self, title: str) -> Iterator[None]:
         """Announce a step, run it, and print how long it took."""
         self.number += 1
+        self.title = title
         print(f"[{self.number}/{self.total}] {title}", file=self.out, flush=True)
         started = time.monotonic()
         yield
@@ -402,6 +411,13 @@ def run_day(
 
     Raises :class:`DayFailed` when a step cannot be done, or when an instructor-only file
     reached a student."""
+    known = assignments_in(repo)
+    unknown = [a for a in assignments if a not in known]
+    if unknown or not assignments:
+        raise DayFailed(
+            f"no assignment {', '.join(unknown) or '(none given)'} in {repo / 'source'}; "
+            f"choose among {', '.join(known)}"
+        )
     day = Day(
         folder.resolve(),
         repo.resolve(),
@@ -414,7 +430,17 @@ def run_day(
     try:
         return _run_steps(day, steps, out)
     except NbgraderFailed as error:
-        raise DayFailed(f"step {steps.number}/{steps.total}: {error}") from error
+        raise DayFailed(failure_message(steps, day, str(error))) from error
+
+
+def failure_message(steps: Steps, day: Day, output: str, tail: int = 8) -> str:
+    """What failed (the step and nbgrader's last lines), where, and what to do."""
+    lines = output.strip().splitlines()
+    shown = "\n".join(["  " + line for line in lines[1:][-tail:]])
+    return (
+        f"step {steps.number}/{steps.total} ({steps.title}): {lines[0] if lines else output}\n"
+        f"{shown}\nEverything so far is in {day.folder}; `grader demo` starts the day over."
+    )
 
 
 def _run_steps(day: Day, steps: Steps, out: TextIO) -> tuple[Day, FeedbackCheck]:
