@@ -263,3 +263,16 @@ def test_released_hebrew_notebooks_match_source(tmp_path: Path) -> None:
             assert "BEGIN SOLUTION" not in sources and "BEGIN HIDDEN TESTS" not in sources
             assert "YOUR CODE HERE" not in sources, path
             assert text["metadata"]["grader"]["language"] == "he"
+
+
+def test_every_check_message_has_hebrew_with_the_same_fields() -> None:
+    """Each message of the checks comes in English and Hebrew, with the same fields."""
+    import string
+
+    def fields(template: str) -> list[str]:
+        return sorted(f for _, f, _, _ in string.Formatter().parse(template) if f)
+
+    for key, templates in messages.MESSAGES.items():
+        assert set(templates) == set(messages.SUPPORTED), key
+        assert HEBREW.search(templates["he"]), f"{key}: the Hebrew template has no Hebrew"
+        assert fields(templates["he"]) == fields(templates["en"]), key

@@ -13,11 +13,165 @@ from typing import Any
 #: Languages the messages come in.
 SUPPORTED = ("en", "he")
 
-#: Templates by message id and language; fields are filled with :meth:`str.format`.
+#: Templates by message id and language; fields are filled with :meth:`str.format`. Values
+#: (numbers, shapes, identifiers, grade ids) are fields, so they read the same in every language.
 MESSAGES: dict[str, dict[str, str]] = {
-    "failed": {
-        "en": "{check}: {detail}",
-        "he": "{check}: {detail}",
+    # a value the student gave (grader.checks._arrays)
+    "accepted-forms": {
+        "en": "a NumPy array, a torch tensor, a TensorFlow tensor, a Python number, "
+        "or a list or tuple of these",
+        "he": "מערך NumPy, טנסור של torch, טנסור של TensorFlow, מספר של Python, "
+        "או רשימה או tuple שלהם",
+    },
+    "value-unreadable": {
+        "en": "{what} could not be read as numbers ({reason}); give {forms}",
+        "he": "לא ניתן לקרוא את {what} כמספרים ({reason}); תנו {forms}",
+    },
+    "value-none": {
+        "en": "{what} is None: was something not returned? Give {forms}",
+        "he": "{what} הוא None: אולי משהו לא הוחזר? תנו {forms}",
+    },
+    "value-ragged": {
+        "en": "{what} is a {kind} that does not hold numbers of one regular shape; give {forms}",
+        "he": "{what} הוא {kind} שאינו מחזיק מספרים בצורה אחידה אחת; תנו {forms}",
+    },
+    # values compared with the expected ones (grader.checks.values)
+    "value-missing": {
+        "en": "{check}: no value named {name!r} was produced",
+        "he": "{check}: לא הופק ערך בשם {name!r}",
+    },
+    "value-shape": {
+        "en": "{check}: {name} should have shape {want}, got shape {got}",
+        "he": "{check}: ל-{name} צריכה להיות הצורה {want}, התקבלה הצורה {got}",
+    },
+    "value-wrong": {
+        "en": "{check}: {name} is not what it should be (got {got}{hint})",
+        "he": "{check}: {name} אינו מה שהוא צריך להיות (התקבל {got}{hint})",
+    },
+    "value-not-close": {
+        "en": "{check}: {name} has the right shape {shape} but not the right value ({how}; got "
+        "{got}{hint})",
+        "he": "{check}: ל-{name} יש הצורה הנכונה {shape} אבל לא הערך הנכון ({how}; התקבל "
+        "{got}{hint})",
+    },
+    "number-not-close": {
+        "en": "{check}: {name} is a number, but not the right value ({how}; got {got}{hint})",
+        "he": "{check}: {name} הוא מספר, אבל לא הערך הנכון ({how}; התקבל {got}{hint})",
+    },
+    "expected-hint": {"en": "; expected {want}", "he": "; ציפינו ל-{want}"},
+    # accuracy (grader.checks.accuracy)
+    "no-predictions": {
+        "en": "cannot get predictions from a {kind}; give a torch.nn.Module, a keras.Model or a "
+        "function predict(x) that returns scores or labels",
+        "he": "אי אפשר לקבל חיזויים מ-{kind}; תנו torch.nn.Module, keras.Model או פונקציה "
+        "predict(x) שמחזירה ציונים או תוויות",
+    },
+    "predictions-shape": {
+        "en": "{check}: expected one prediction per sample ({count}), got {shape}",
+        "he": "{check}: ציפינו לחיזוי אחד לכל דגימה ({count}), התקבל {shape}",
+    },
+    "accuracy-low": {
+        "en": "{check}: accuracy on the hidden validation split is {score:.3f}; at least "
+        "{threshold:.3f} is needed",
+        "he": "{check}: הדיוק על חלוקת הוולידציה החבויה הוא {score:.3f}; נדרש לפחות "
+        "{threshold:.3f}",
+    },
+    # devices (grader.checks.devices)
+    "no-tensors": {
+        "en": "{check}: no tensors or parameters were found to check",
+        "he": "{check}: לא נמצאו טנסורים או פרמטרים לבדיקה",
+    },
+    "wrong-device": {
+        "en": "{check}: everything should be on '{wanted}', but some tensors are on {strays}; "
+        "move them with .to(device)",
+        "he": "{check}: הכול צריך להיות על '{wanted}', אבל חלק מהטנסורים נמצאים על {strays}; "
+        "העבירו אותם בעזרת .to(device)",
+    },
+    "pick-cuda": {
+        "en": "{check}: with a GPU available it should pick 'cuda', it picked '{picked}'",
+        "he": "{check}: כשיש GPU היא צריכה לבחור 'cuda', היא בחרה '{picked}'",
+    },
+    "pick-cpu": {
+        "en": "{check}: without a GPU it should pick 'cpu', it picked '{picked}'",
+        "he": "{check}: בלי GPU היא צריכה לבחור 'cpu', היא בחרה '{picked}'",
+    },
+    "unknown-device-failed": {
+        "en": "{check}: given a device it had never seen, the code failed ({error}); use the "
+        "device argument everywhere instead of a fixed 'cpu' or 'cuda', and return tensors "
+        "rather than Python numbers",
+        "he": "{check}: כשקיבל התקן שלא ראה מעולם, הקוד נכשל ({error}); השתמשו בארגומנט "
+        "device בכל מקום במקום 'cpu' או 'cuda' קבועים, והחזירו טנסורים ולא מספרים של Python",
+    },
+    "nothing-to-check": {
+        "en": "{check}: nothing returned holds a tensor or parameter to check",
+        "he": "{check}: שום דבר ממה שהוחזר לא מכיל טנסור או פרמטר לבדיקה",
+    },
+    "device-hard-coded": {
+        "en": "{check}: some tensors stayed on {strays} instead of the device passed in; a "
+        "device is probably hard-coded",
+        "he": "{check}: חלק מהטנסורים נשארו על {strays} במקום על ההתקן שהועבר; כנראה "
+        "שהתקן קבוע בקוד",
+    },
+    # gradients (grader.checks.gradients)
+    "gradient-shape": {
+        "en": "{check}: the gradient {where} has shape {got}; it should have the shape of the "
+        "input, {want}",
+        "he": "{check}: לגרדיאנט {where} יש הצורה {got}; הוא צריך להיות בצורה של הקלט, {want}",
+    },
+    "gradient-not-finite": {
+        "en": "{check}: the gradient {where} contains NaN or infinite values",
+        "he": "{check}: הגרדיאנט {where} מכיל NaN או ערכים אינסופיים",
+    },
+    "gradient-differs": {
+        "en": "{check}: the gradient {where} differs from a numerical estimate (relative error "
+        "{error:.2e}, at most {tol:.0e} allowed)",
+        "he": "{check}: הגרדיאנט {where} שונה מהערכה נומרית (שגיאה יחסית {error:.2e}, מותר "
+        "לכל היותר {tol:.0e})",
+    },
+    "at-point": {"en": "at test point {number}", "he": "בנקודת הבדיקה {number}"},
+    "from-backward-at-point": {
+        "en": "from backward at test point {number}",
+        "he": "מ-backward בנקודת הבדיקה {number}",
+    },
+    "forward-not-tensor": {
+        "en": "{check}: forward should return a tensor, it returned {kind}",
+        "he": "{check}: forward צריכה להחזיר טנסור, היא החזירה {kind}",
+    },
+    "backward-no-gradient": {
+        "en": "{check}: backward gave no gradient for the input",
+        "he": "{check}: backward לא נתנה גרדיאנט עבור הקלט",
+    },
+    "tape-no-gradient": {
+        "en": "{check}: the tape found no gradient for the input",
+        "he": "{check}: ה-tape לא מצא גרדיאנט עבור הקלט",
+    },
+    # overfitting (grader.checks.overfitting)
+    "epoch-not-int": {
+        "en": "{check}: should return an int epoch number, returned {kind}",
+        "he": "{check}: צריכה להחזיר מספר אפוק מסוג int, החזירה {kind}",
+    },
+    "wrong-on-curve": {
+        "en": "{check}: wrong answer on test curve {number} (got {got})",
+        "he": "{check}: תשובה שגויה על עקומת הבדיקה {number} (התקבל {got})",
+    },
+    "no-gap": {
+        "en": "{check}: the unregularized run shows no gap to narrow",
+        "he": "{check}: בריצה בלי רגולריזציה אין פער לצמצם",
+    },
+    "gap-not-narrowed": {
+        "en": "{check}: the gap between validation and training loss went from {plain:.3f} to "
+        "{regularized:.3f}; it should shrink to at most {ratio:.0%} of that",
+        "he": "{check}: הפער בין אובדן הוולידציה לאובדן האימון השתנה מ-{plain:.3f} ל-"
+        "{regularized:.3f}; הוא צריך להצטמצם ל-{ratio:.0%} ממנו לכל היותר",
+    },
+    # structure (grader.checks.structure)
+    "linear-network": {
+        "en": "{check}: the network's outputs are a linear function of its inputs (relative "
+        "residual {residual:.1e}): stacked linear layers with nothing in between are one linear "
+        "layer; put a non-linearity such as ReLU after each hidden layer",
+        "he": "{check}: הפלטים של הרשת הם פונקציה ליניארית של הקלטים שלה (שארית יחסית "
+        "{residual:.1e}): שכבות ליניאריות בלי כלום ביניהן הן שכבה ליניארית אחת; שימו "
+        "אי-ליניאריות כמו ReLU אחרי כל שכבה נסתרת",
     },
 }
 
