@@ -11,14 +11,14 @@ from grader.report import ReportError
 from grader.report.labels import LABELS
 
 if TYPE_CHECKING:
-    from grader.engine.autograde import Course
+    from grader.course import Course
 
 REPORTS = "reports"
 EXPORTS = "exports"
 
 
 def _course(root: str) -> Course:
-    from grader.engine.autograde import load_course
+    from grader.course import load_course
 
     return load_course(Path(root))
 

@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from grader.engine.autograde import Course, iter_results
+from grader.course import Course
+from grader.engine.autograde import iter_results
 from grader.report import ReportError
 
 GRADED = "graded"

@@ -18,7 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.engine.autograde import Course, iter_results
+from grader.course import Course
+from grader.engine.autograde import iter_results
 from grader.report import ReportError
 
 CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")

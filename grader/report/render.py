@@ -21,7 +21,7 @@ from typing import Any
 import jinja2
 import markupsafe
 
-from grader.engine.autograde import Course
+from grader.course import Course
 from grader.report import plots
 from grader.report.collect import (
     AssignmentData,

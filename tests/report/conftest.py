@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from grader.engine.autograde import Course, load_course
+from grader.course import Course, load_course
 from grader.engine.gradebook import CellGrade, NotebookGrades, record_submission
 from grader.engine.results import (
     RESULTS_NAME,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine.autograde import load_course
+from grader.course import load_course
 from grader.report import ReportError
 from grader.report.collect import (
     FLAGGED,
