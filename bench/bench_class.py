@@ -5,8 +5,10 @@ For each assignment (default ``lab`` and ``frameworks``): a scratch copy of the 
 on two identical copies,
 
 - ``python -m nbgrader autograde A --force`` (one command, as an instructor runs it), and
-- ``grader autograde A --force`` with its defaults (a local Dask cluster, one worker per core),
-  after the engine's reference run is cached (it runs once per assignment version).
+- ``grader autograde A --force`` with its defaults (a local Dask cluster, one worker per core,
+  kernels forked from a zygote that imported the assignment's libraries once), and the same
+  with ``--cold`` (every kernel started from scratch), after the engine's reference run is
+  cached (it runs once per assignment version).
 
 Reports both wall times, the throughput ratio, whether the scores agree on honest work, and
 where the engine's time goes: the notebooks' own execution time (summed from ``results.json``)
@@ -92,7 +94,9 @@ def bench(assignment: str, scratch: Path, students: int, scheduler: str | None) 
     plain = build_class(assignment, scratch / f"{assignment}-plain", students)
     ours = scratch / f"{assignment}-engine"
     shutil.copytree(plain, ours)
-    copies = [ours]
+    cold = scratch / f"{assignment}-cold"
+    shutil.copytree(plain, cold)
+    copies = [ours, cold]
     if scheduler:
         copies.append(scratch / f"{assignment}-cluster")
         shutil.copytree(plain, copies[-1])
@@ -108,6 +112,7 @@ def bench(assignment: str, scratch: Path, students: int, scheduler: str | None) 
         "reference_run": reference,
         "nbgrader": _timed(nbgrader, plain),
         "engine": _timed(grader, ours),
+        "cold": _timed([*grader, "--cold"], cold),
     }
     result["notebooks"] = notebook_seconds(ours, assignment)
     result["same_scores"] = scores(plain, assignment) == scores(ours, assignment)
@@ -130,7 +135,7 @@ def main() -> int:
             print(json.dumps(rows[-1]), file=sys.stderr)
     cores = os.cpu_count()
     print(f"\n{platform.machine()}, {cores} cores, Python {platform.python_version()}\n")
-    header = "| assignment | students | nbgrader s | engine s | throughput x "
+    header = "| assignment | students | nbgrader s | engine s | throughput x | cold kernels s "
     header += "| notebooks' compute s | overhead s / submission | same scores |"
     if args.scheduler:
         header += " cluster s |"
@@ -141,7 +146,7 @@ def main() -> int:
         overhead = (row["engine"] - row["notebooks"] / workers) / row["students"]
         line = (
             f"| {row['assignment']} | {row['students']} | {row['nbgrader']:.1f} | "
-            f"{row['engine']:.1f} | {row['nbgrader'] / row['engine']:.2f} | "
+            f"{row['engine']:.1f} | {row['nbgrader'] / row['engine']:.2f} | {row['cold']:.1f} | "
             f"{row['notebooks']:.1f} | {overhead:.2f} | {row['same_scores']} |"
         )
         if args.scheduler:

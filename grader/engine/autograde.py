@@ -19,6 +19,7 @@ The client is the gradebook's only writer; workers return data and write nothing
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
@@ -27,6 +28,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import nbformat
 
 from grader import __version__
 from grader.course import Course, load_course
@@ -51,9 +54,11 @@ from grader.engine.task import (
     grade_files,
     read_files,
     submission_files,
+    thread_environment,
     trusted_prefixes,
     unreadable,
 )
+from grader.engine.warm import PLUGIN_NAME, ZygotePlugin, preload_for, zygote
 
 __all__ = [
     "Course",
@@ -133,6 +138,15 @@ def prepare(
         else:
             log.warning("no source notebook %s: its tests get nbgrader's rule only", source)
             references[name] = Reference(name, "none")
+    preload: tuple[str, ...] = ()
+    if options.warm and policy.enabled and capabilities.root and capabilities.unshare:
+        preload = preload_for(
+            cell.source
+            for name in notebooks
+            if (course.source_dir(assignment) / f"{name}.ipynb").is_file()
+            for cell in nbformat.read(course.source_dir(assignment) / f"{name}.ipynb", 4).cells
+            if cell.cell_type == "code"
+        )
     plan = AssignmentPlan(
         assignment=assignment,
         notebooks=notebooks,
@@ -142,6 +156,7 @@ def prepare(
         options=options,
         labels=labels,
         engine=ENGINE_VERSION,
+        preload=preload,
     )
     return GradingContext(course, plan)
 
@@ -247,17 +262,27 @@ def _outcomes(
     runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
     if not runnable:
         return
+    plan = context.plan
+    env = thread_environment(plan.options.threads_per_kernel)
     if cluster is None:  # in this process, one after the other
-        for student, (files, fp) in runnable.items():
-            try:
-                yield grade_files(context.plan, student, files, fp)
-            except Exception as error:
-                yield GradingFailure(
-                    student, f"{type(error).__name__}: {error}", traceback.format_exc()
-                )
+        with contextlib.ExitStack() as stack:
+            socket = stack.enter_context(zygote(plan.preload, env)) if plan.preload else None
+            for student, (files, fp) in runnable.items():
+                try:
+                    yield grade_files(plan, student, files, fp, socket)
+                except Exception as error:
+                    yield GradingFailure(
+                        student, f"{type(error).__name__}: {error}", traceback.format_exc()
+                    )
         return
     with dask_client(cluster) as client:
-        yield from run_tasks(client, context.plan, runnable)
+        if plan.preload:
+            client.register_plugin(ZygotePlugin(plan.preload, env))  # type: ignore[attr-defined]
+        try:
+            yield from run_tasks(client, plan, runnable)
+        finally:
+            if plan.preload:  # an existing cluster keeps no zygote of ours
+                client.unregister_worker_plugin(PLUGIN_NAME)  # type: ignore[attr-defined]
 
 
 def autograde(

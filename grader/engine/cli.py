@@ -61,6 +61,7 @@ def run_autograde(args: argparse.Namespace) -> int:
             max_lines=args.max_output_lines, max_bytes=args.max_output_bytes
         ),
         threads_per_kernel=threads,
+        warm=not args.cold,
     )
     progress = Progress(total=0)
     try:
@@ -161,6 +162,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     auto.add_argument(
         "--serial", action="store_true", help="grade in this process, one submission at a time"
+    )
+    auto.add_argument(
+        "--cold",
+        action="store_true",
+        help="start every kernel from scratch instead of forking it from a zygote that "
+        "imported the assignment's libraries once",
     )
     auto.add_argument(
         "--threads",

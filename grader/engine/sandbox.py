@@ -40,6 +40,7 @@ from grader.data import SEALED_ENV
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
+ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
 
 #: Folders hidden from every kernel besides the course root (when they exist).
 DEFAULT_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt", "/media")
@@ -361,9 +362,15 @@ class Sandbox:
 
     @contextmanager
     def run(
-        self, files: Mapping[str, Path], env: Mapping[str, str] | None = None
+        self,
+        files: Mapping[str, Path],
+        env: Mapping[str, str] | None = None,
+        zygote: str | None = None,
     ) -> Iterator[PreparedRun]:
-        """Stage ``files`` and yield the prepared run; temporary folders go away afterwards."""
+        """Stage ``files`` and yield the prepared run; temporary folders go away afterwards.
+
+        With ``zygote`` (the socket of a :mod:`grader.engine.zygote`), the kernel is forked from
+        it into the same sandbox instead of started from scratch (root only)."""
         caps = self.capabilities
         stack = ExitStack()
         try:
@@ -417,12 +424,17 @@ class Sandbox:
             prefix: list[str] = []
             if caps.setpriv:
                 prefix = [caps.setpriv, "--pdeathsig", "KILL", "--"]
-            if namespaced:
+            if zygote and namespaced and caps.root:
+                prefix += [python_executable(), "-I", str(ZYGOTE_CLIENT), zygote]
+                prefix += [str(config_path), "--"]
+            elif namespaced:
                 prefix.append(caps.unshare or "unshare")
                 if caps.user_namespace:
                     prefix.append("-r")
                 prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
-            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+                prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+            else:
+                prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
             yield PreparedRun(
                 prefix=prefix,
                 runtime_dir=runtime,

@@ -38,6 +38,7 @@ from grader.engine.submission import (
     sanitize,
     unanswered,
 )
+from grader.engine.warm import worker_zygote
 from grader.evidence import evidence_in_outputs
 
 #: Names never part of a submission's files (nbgrader's and the engine's own).
@@ -62,6 +63,7 @@ class GradingOptions:
     force: bool = False
     output_limits: OutputLimits = field(default_factory=OutputLimits)
     threads_per_kernel: int | None = None  # None: the libraries' own default
+    warm: bool = True  # kernels forked from a zygote that imported the heavy libraries once
 
 
 def thread_environment(threads: int | None) -> dict[str, str]:
@@ -158,6 +160,7 @@ class AssignmentPlan:
     options: GradingOptions
     labels: judge.LabelSource | None = None  # None: the worker's own grader.data
     engine: str = ""
+    preload: tuple[str, ...] = ()  # libraries a zygote imports once (empty: cold kernels)
 
     @property
     def fingerprint_base(self) -> str:
@@ -197,6 +200,7 @@ class Workbench:
     device: str
     labels: judge.LabelSource
     source_files: Mapping[str, Path]
+    zygote: str | None = None  # socket of a zygote that forks warm kernels
 
 
 def not_gradable_notebook(name: str, master: MasterNotebook, reason: str) -> GradedNotebook:
@@ -269,7 +273,7 @@ def grade_notebook(
     nb = sanitized.notebook
     files = {**submission_files(folder, skip_notebooks=True), **bench.source_files}
     env = thread_environment(plan.options.threads_per_kernel)
-    with bench.sandbox.run(files, env) as prepared:
+    with bench.sandbox.run(files, env, bench.zygote) as prepared:
         run = execute_notebook(
             nb, prepared, plan.options.timeouts, bench.trusted_prefixes, plan.options.output_limits
         )
@@ -339,9 +343,15 @@ def _stage(folder: Path, files: Mapping[str, bytes]) -> dict[str, Path]:
 
 
 def grade_files(
-    plan: AssignmentPlan, student: str, files: Mapping[str, bytes], fp: str = ""
+    plan: AssignmentPlan,
+    student: str,
+    files: Mapping[str, bytes],
+    fp: str = "",
+    zygote: str | None = None,
 ) -> GradedSubmission:
     """Grade one student's submission given as data; runs anywhere this package is installed.
+    Kernels come from ``zygote`` (or the Dask worker's own, :mod:`grader.engine.warm`) when
+    there is one.
 
     Raises :class:`grader.engine.sandbox.SandboxError` when this machine cannot apply the sandbox
     that the plan asks for, and lets any unexpected error through: the caller records it as the
@@ -363,6 +373,7 @@ def grade_files(
             device=expected_device(),
             labels=plan.labels or FixedLabels(),
             source_files=_stage(sources, plan.source_files),
+            zygote=zygote or (worker_zygote() if plan.preload else None),
         )
         graded = [grade_notebook(plan, bench, name, folder) for name in plan.notebooks]
     results = collect_results(plan.assignment, student, graded, fp, plan.engine)

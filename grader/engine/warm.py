@@ -1,0 +1,170 @@
+"""Warm kernels: one zygote per grading process imports the assignment's heavy libraries once.
+
+Which libraries: those of :data:`PRELOADABLE` that the assignment's source notebooks import
+(:func:`preload_for`), plus the kernel itself (``ipykernel``). The zygote
+(:mod:`grader.engine.zygote`) runs as long as the grading process that started it
+(:func:`zygote`, a context manager; on a Dask worker, :class:`ZygotePlugin`), dies with it, and
+forks one sandboxed kernel per notebook; no kernel is ever reused. Grading without a zygote
+(``--cold``, or where the sandbox runs without root) starts each kernel from scratch, with the
+same sandbox and the same results.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+log = logging.getLogger(__name__)
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+CLIENT = Path(__file__).with_name("zygote_client.py")
+PLUGIN_NAME = "grader-zygote"
+
+#: Libraries worth importing once per worker instead of once per notebook (seconds each).
+PRELOADABLE = ("numpy", "torch", "tensorflow", "keras", "lightning", "sklearn", "scipy")
+#: Always preloaded: the kernel.
+KERNEL_MODULES = ("ipykernel.kernelapp",)
+#: How long the zygote may take to import its libraries.
+START_TIMEOUT_S = 600.0
+
+
+class ZygoteError(RuntimeError):
+    """The zygote could not be started (the reason is in the message)."""
+
+
+def _imported(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def preload_for(sources: Iterable[str]) -> tuple[str, ...]:
+    """The preloadable libraries that these code sources import, and the kernel's modules."""
+    wanted: set[str] = set()
+    for source in sources:
+        wanted |= _imported(source)
+    return (*(m for m in PRELOADABLE if m in wanted), *KERNEL_MODULES)
+
+
+def zygote_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The zygote's environment: what libraries read when imported must already be the kernels'
+    (hash seed, thread counts, log levels, plotting backend)."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "MPLBACKEND": "Agg",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_zygote(
+    modules: Iterable[str], env: Mapping[str, str] | None = None
+) -> tuple[subprocess.Popen[str], Path]:
+    """Start a zygote importing ``modules``; returns the process and its socket's path. The
+    zygote dies with the thread that calls this, so call it from a long-lived one."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+    folder.chmod(0o700)  # only the grader reaches the socket (kernels do not even see /tmp)
+    process = subprocess.Popen(
+        [sys.executable, str(ZYGOTE), str(folder / "socket"), *modules],
+        env=zygote_environment(env or {}),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return process, folder / "socket"
+
+
+def wait_ready(process: subprocess.Popen[str]) -> None:
+    """Block until the zygote has imported its libraries; :class:`ZygoteError` if it died."""
+    assert process.stdout is not None
+    if process.stdout.readline().strip() != "ready":
+        raise ZygoteError(f"the kernel zygote did not start (exit status {process.poll()})")
+
+
+def stop_zygote(process: subprocess.Popen[str], path: Path) -> None:
+    """Stop the zygote (its kernels end with their own clients) and remove its folder."""
+    process.kill()
+    process.wait()
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def zygote(modules: Iterable[str], env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """A running zygote with ``modules`` imported; yields its socket's path. Stopped on exit."""
+    process, path = start_zygote(modules, env)
+    try:
+        wait_ready(process)
+        log.info("kernel zygote ready with %s", ", ".join(modules))
+        yield str(path)
+    finally:
+        stop_zygote(process, path)
+
+
+class ZygotePlugin(WorkerPlugin):
+    """A Dask worker plugin: a zygote for the worker's life (``setup`` / ``teardown``).
+
+    The zygote is started on the worker's event-loop thread (it dies with that thread, that is
+    with the worker) and its imports are awaited off the loop, so the worker stays responsive.
+    """
+
+    name = PLUGIN_NAME
+
+    def __init__(self, modules: tuple[str, ...], env: Mapping[str, str]) -> None:
+        self.modules = modules
+        self.env = dict(env)
+        self.socket: str | None = None
+        self._running: tuple[subprocess.Popen[str], Path] | None = None
+
+    async def setup(self, worker: object) -> None:
+        """Start the zygote (called by Dask on each worker)."""
+        self._running = start_zygote(self.modules, self.env)
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(None, wait_ready, self._running[0])
+        except ZygoteError as error:  # grading goes on with cold kernels
+            log.warning("%s; kernels start without preloaded libraries", error)
+            return
+        self.socket = str(self._running[1])
+
+    def teardown(self, worker: object) -> None:
+        """Stop the zygote."""
+        if self._running is not None:
+            stop_zygote(*self._running)
+        self._running = None
+        self.socket = None
+
+
+def worker_zygote() -> str | None:
+    """The socket of this Dask worker's zygote, when this runs in a task that has one."""
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return None
+    plugin = worker.plugins.get(PLUGIN_NAME)
+    return getattr(plugin, "socket", None)
