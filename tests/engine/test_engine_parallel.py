@@ -54,6 +54,12 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, template_course: Path
         nb.cells.insert(1, nbformat.v4.new_code_cell("import os\nprint('uid', os.getuid())"))
 
     submit(course, "uid", edit=uid_cell)
+
+    def warmth_cell(nb: nbformat.NotebookNode) -> None:
+        probe = "import os, sys\nprint('warm', 'numpy' in sys.modules, 'grader' in sys.modules)"
+        nb.cells.insert(0, nbformat.v4.new_code_cell(probe + "\nprint('pid', os.getpid())"))
+
+    submit(course, "warmth", edit=warmth_cell)
     for folder in (course / "submitted").iterdir():  # as nbgrader's collect leaves them
         (folder / "demo/timestamp.txt").write_text("2026-11-30 09:00:00.000000 UTC")
     progress = Progress(total=0, live=False)
@@ -70,7 +76,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory, template_course: Path
 
 def test_every_submission_is_accounted_for_once(graded_class) -> None:
     _, progress = graded_class
-    students = {"good", "wrong", "crash", "bomb", "unreadable", "uid"}
+    students = {"good", "wrong", "crash", "bomb", "unreadable", "uid", "warmth"}
     assert set(progress.rows) == students
     assert progress.done == progress.total == len(students)
     assert progress.rows["unreadable"].state == "not gradable"
@@ -127,6 +133,17 @@ def test_each_kernel_runs_as_a_sandbox_user_of_its_own(graded_class) -> None:
     uid = int(printed.split()[1])
     assert uid != 0
     assert pwd.getpwuid(uid).pw_name.startswith("grader-sandbox-")
+
+
+def test_kernels_are_forked_warm_into_a_namespace_of_their_own(graded_class) -> None:
+    course, _ = graded_class
+    document = _document(course, "warmth")
+    assert document["score"] == document["max_score"], document["tests"]
+    nb = nbformat.read(course / "autograded/warmth/demo/demo.ipynb", 4)
+    printed = "".join(o.get("text", "") for o in nb.cells[0].outputs)
+    # numpy came with the zygote; the project's own modules did not (a fresh copy is imported)
+    assert "warm True False" in printed
+    assert int(printed.split("pid")[1].split()[0]) < 10  # a PID namespace of its own
 
 
 def test_slots_give_concurrent_kernels_different_users(tmp_path: Path) -> None:
