@@ -179,7 +179,7 @@ def _serve_one(connection: socket.socket) -> None:
     watched = os.pidfd_open(init)
     buffer = b""
     while True:
-        ready, _, _ = select.select([connection, watched], [], [])
+        ready, _, _ = select.select([connection.fileno(), watched], [], [])
         if watched in ready:
             break
         try:
