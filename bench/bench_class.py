@@ -13,9 +13,12 @@ on two identical copies,
 Reports both wall times, the throughput ratio, whether the scores agree on honest work, and
 where the engine's time goes: the notebooks' own execution time (summed from ``results.json``)
 against the wall time, which gives the per-submission overhead beyond the notebooks' compute.
-``--scheduler ADDRESS`` also grades a third copy on an existing Dask cluster.
+``--scheduler ADDRESS`` also grades a copy on an existing Dask cluster; ``--scaling`` starts
+a Dask cluster the way an instructor does by hand (``dask scheduler``, then ``dask worker
+--nworkers K``) with 1 and then 2 workers and grades a copy on each.
 
     python bench/bench_class.py [--assignments lab frameworks] [--students 8] [--scheduler A]
+                                [--scaling]
 
 Prints a Markdown table for docs/performance.md.
 """
@@ -23,14 +26,17 @@ Prints a Markdown table for docs/performance.md.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,18 +127,71 @@ def bench(assignment: str, scratch: Path, students: int, scheduler: str | None) 
     return result
 
 
+@contextlib.contextmanager
+def hand_cluster(workers: int, scratch: Path) -> Iterator[str]:
+    """``dask scheduler`` and ``dask worker --nworkers WORKERS``, as started by hand."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    log = (scratch / f"cluster-{workers}.log").open("wb")
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [dask, "worker", address, "--nworkers", str(workers), "--nthreads", "1"],
+        env=_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(workers, timeout=120)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=60)
+        log.close()
+
+
+def scaling(assignment: str, scratch: Path, students: int) -> dict[int, float]:
+    """Wall time of ``grader autograde --scheduler`` on hand-started clusters of 1 and 2."""
+    base = build_class(assignment, scratch / f"{assignment}-scaling", students)
+    prepare(load_course(base), assignment, GradingOptions(timeouts=Timeouts()))
+    times = {}
+    for workers in (1, 2):
+        copy = scratch / f"{assignment}-scaling-{workers}"
+        shutil.copytree(base, copy)
+        grader = [str(Path(sys.executable).parent / "grader"), "autograde", assignment]
+        with hand_cluster(workers, scratch) as address:
+            times[workers] = _timed([*grader, "--force", "--scheduler", address], copy)
+    return times
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", nargs="+", default=["lab", "frameworks"])
     parser.add_argument("--students", type=int, default=8)
     parser.add_argument("--scheduler", help="also grade on this Dask cluster")
+    parser.add_argument("--scaling", action="store_true", help="hand-started clusters of 1, 2")
     args = parser.parse_args()
     rows = []
+    scaled = {}
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
         for assignment in args.assignments:
             rows.append(bench(assignment, Path(scratch), args.students, args.scheduler))
             print(json.dumps(rows[-1]), file=sys.stderr)
+            if args.scaling:
+                scaled[assignment] = scaling(assignment, Path(scratch), args.students)
+                print(json.dumps(scaled[assignment]), file=sys.stderr)
     cores = os.cpu_count()
     print(f"\n{platform.machine()}, {cores} cores, Python {platform.python_version()}\n")
     header = "| assignment | students | nbgrader s | engine s | throughput x | cold kernels s "
@@ -152,6 +211,11 @@ def main() -> int:
         if args.scheduler:
             line += f" {row['cluster']:.1f} |"
         print(line)
+    if scaled:
+        print("\n| assignment | 1 hand-started worker s | 2 workers s | speed-up |")
+        print("|---|---|---|---|")
+        for assignment, times in scaled.items():
+            print(f"| {assignment} | {times[1]:.1f} | {times[2]:.1f} | {times[1] / times[2]:.2f} |")
     return 0
 
 
