@@ -69,6 +69,7 @@ class StudentRow:
     reasons: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     stray_files: tuple[str, ...] = ()  # notebooks submitted under a name the assignment lacks
+    submitted: tuple[Path, ...] = ()  # the notebook files as handed in (submitted/)
 
     @property
     def late(self) -> bool:
@@ -272,10 +273,12 @@ def _student_row(
     submission: Mapping[str, Any],
 ) -> StudentRow:
     stray = _stray_files(course, student, assignment, notebooks)
+    folder = course.submitted_dir(student, assignment)
     common = {
         "timestamp": submission.get("timestamp"),
         "seconds_late": float(submission.get("seconds_late") or 0.0),
         "stray_files": stray,
+        "submitted": tuple(sorted(folder.glob("*.ipynb"))) if folder.is_dir() else (),
     }
     if document is None:
         submitted = course.submitted_dir(student, assignment).is_dir()

@@ -77,6 +77,7 @@ class Section:
     mean: float | None
     median: float | None
     links: dict[tuple[str, str], str]  # (student, notebook) -> relative link
+    handed_in: dict[str, list[tuple[str, str]]]  # student -> (file name, link), as submitted
 
 
 def _link(target: Path, base: Path) -> str:
@@ -98,6 +99,10 @@ def section(data: AssignmentData, report_dir: Path) -> Section:
         distribution_svg=plots.score_distribution(fractions),
         pass_rates_svg=plots.pass_rates(data.tests),
         times_svg=plots.grading_times(data.grading_times()),
+        handed_in={
+            row.student: [(path.name, _link(path, report_dir)) for path in row.submitted]
+            for row in data.students
+        },
         mean=statistics.fmean(fractions) if fractions else None,
         median=statistics.median(fractions) if fractions else None,
         links=links,

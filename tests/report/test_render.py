@@ -73,10 +73,16 @@ def test_links_open_the_executed_notebooks(graded, tmp_path: Path):
     out = write_report(graded, tmp_path / "deep" / "er" / "demo.html", ["demo"], generated=WHEN)
     _, page = parse(out)
     links = [a["href"] for t, a in page.tags if t == "a" and a.get("href")]
-    assert len(links) == 5  # ada, ben, dan in the students table; ben, dan in "needs attention"
-    for link in links:
-        target = (out.parent / urllib.parse.unquote(link)).resolve()
-        assert target.is_file() and target.name == "demo.ipynb"
+    # executed: ada, ben, dan in the students table; ben, dan in "needs attention"; as handed
+    # in: cat's unreadable notebook and fay's renamed one
+    assert len(links) == 7
+    targets = [(out.parent / urllib.parse.unquote(link)).resolve() for link in links]
+    assert all(t.is_file() for t in targets)
+    assert sorted(t.relative_to(graded.root).as_posix() for t in targets) == [
+        *[f"autograded/{s}/demo/demo.ipynb" for s in ("ada", "ben", "ben", "dan", "dan")],
+        "submitted/cat/demo/demo.ipynb",
+        "submitted/fay/demo/demo (1).ipynb",
+    ]
 
 
 def test_nothing_is_loaded_from_outside(graded, tmp_path: Path):
