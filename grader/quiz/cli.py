@@ -130,14 +130,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from sqlalchemy.engine import make_url
 
     from grader.quiz import migrate
-    from grader.quiz.store import make_engine
+    from grader.quiz.store import Store
 
     url = db_url_from(db_url=args.db)
-    engine = make_engine(url)
-    try:
-        revision = migrate.migrate(engine)
-    finally:
-        engine.dispose()
+    with Store.open(url) as store, store.engine.connect() as conn:
+        revision = migrate.current(conn)
     print(f"{make_url(url).render_as_string(hide_password=True)}: at revision {revision}")
     return 0
 

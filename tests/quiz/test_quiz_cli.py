@@ -10,10 +10,11 @@ import stat
 from pathlib import Path
 
 from grader.cli import main
-from grader.quiz import tokens
+from grader.quiz import migrate, tokens
 from grader.quiz.config import load_settings
 from grader.quiz.service import submit
 from tests.quiz.conftest import SECRET
+from tests.quiz.pgserver import free_port
 
 
 def test_links_are_signed_personal_urls(monkeypatch, capsys, tmp_path):
@@ -104,3 +105,13 @@ def test_export_has_one_row_per_attempt(bank, store, settings, capsys):
         ("bo", "1", "0", "26"),
     ]
     assert rows[2][5 + 3] == "2"  # q04 is worth 2 points
+
+
+def test_migrate_reports_the_revision_and_an_unreachable_database_clearly(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'quiz.db'}"
+    assert main(["quiz", "migrate", "--db", db]) == 0
+    assert capsys.readouterr().out.strip() == f"{db}: at revision {migrate.head()}"
+    closed = f"postgresql+psycopg://quiz:hunter2@127.0.0.1:{free_port()}/quiz"
+    assert main(["quiz", "migrate", "--db", closed]) == 2
+    err = capsys.readouterr().err
+    assert "the database is unavailable" in err and "hunter2" not in err
