@@ -210,7 +210,10 @@ def write_table(results: list[Calibrated], seeds: int) -> None:
             f"| {r.mean:.3f} | {r.sd:.3f} | {valid} | {r.valid_mean:.3f} "
             f"| **{r.threshold:.2f}** |"
         )
-    (ROOT / "docs" / "thresholds.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path = ROOT / "docs" / "thresholds.md"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    sections = old[old.find("\n## ") :] if "\n## " in old else ""  # kept: other sections
+    path.write_text("\n".join(lines) + "\n" + sections, encoding="utf-8")
 
 
 #: Where a threshold is written in a notebook: the hidden check's ``threshold=``, the visible

@@ -19,7 +19,8 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -68,12 +69,15 @@ Scores = dict[str, tuple[float | None, float]]
 class Graded:
     """Scores of every variant of one notebook: student -> grade_id -> (score, max_score).
 
-    ``engine`` holds the hardened engine's scores of the alternative sets (same shape).
+    ``engine`` holds the hardened engine's scores of the alternative sets (same shape);
+    ``seconds`` how long nbgrader took for all ``students`` and the engine for the sets.
     """
 
     tests: list[str]
     scores: dict[str, Scores]
     engine: dict[str, Scores]
+    students: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def replace_answers(
@@ -153,7 +157,9 @@ def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
         path = scratch / f"{student}.ipynb"
         nbformat.write(variant, path)
         course.submit(root, student, assignment, {name: path})
+    started = time.monotonic()
     course.autograde(root, assignment)
+    seconds = {"nbgrader": time.monotonic() - started}
 
     tests = [nbgrader_meta(c)["grade_id"] for c in reference.cells if is_autograded_test(c)]
     scores = {
@@ -162,8 +168,12 @@ def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
         }
         for student in variants
     }
+    started = time.monotonic()
     engine = engine_scores(root, assignment, name, [a.student for a in alternatives])
-    return Graded(tests=tests, scores=scores, engine=engine)
+    seconds["engine"] = time.monotonic() - started
+    return Graded(
+        tests=tests, scores=scores, engine=engine, students=len(variants), seconds=seconds
+    )
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +181,10 @@ def graded(notebook: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
     """All variants of the module's notebook, graded in one nbgrader run; the alternative
     sets then graded again by the engine in the same scratch course."""
     scratch = tmp_path_factory.mktemp(notebook)
-    return _grade_variants(scratch, assignment_of(notebook), notebook)
+    graded = _grade_variants(scratch, assignment_of(notebook), notebook)
+    timing = ", ".join(f"{k} {v:.0f} s" for k, v in graded.seconds.items())
+    print(f"\n{notebook}: {graded.students} students graded; {timing}")  # shown with -s
+    return graded
 
 
 def _lost(scores: dict[str, tuple[float | None, float]], tests: list[str]) -> dict:
