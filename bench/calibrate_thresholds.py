@@ -46,11 +46,26 @@ class Entry:
     transform: str | None
 
 
+#: The largest chance that a model exactly as good as the reference fails the bar on a fresh
+#: sample of the split's size (1 in 20).
+FAIL_CHANCE = 0.05
+
+
+def sampling_bound(accuracy: float, n: int) -> float:
+    """The highest bar k/n that a model of true ``accuracy`` misses on ``n`` fresh samples with
+    probability at most :data:`FAIL_CHANCE` (binomial): the step size of small splits counts."""
+    from scipy.stats import binom
+
+    passing = [k for k in range(n + 1) if binom.cdf(k - 1, n, accuracy) <= FAIL_CHANCE]
+    return max(passing) / n
+
+
 def _bound(accuracies: list[float], n: int) -> float:
-    """``min(mean - 3 sd, worst - margin)`` for accuracies measured on ``n`` samples."""
+    """``min(mean - 3 sd, worst - margin, sampling bound)`` for accuracies on ``n`` samples."""
     sd = statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0
     margin = max(2 / n, 0.02)
-    return min(statistics.fmean(accuracies) - 3 * sd, min(accuracies) - margin)
+    mean = statistics.fmean(accuracies)
+    return min(mean - 3 * sd, min(accuracies) - margin, sampling_bound(mean, n))
 
 
 @dataclass(frozen=True)
@@ -188,11 +203,13 @@ def write_table(results: list[Calibrated], seeds: int) -> None:
         "exercise's instructions (in bold) and used by its visible check on the validation split,",
         "so a student who clears it there knows what the hidden test asks. Thresholds come from",
         f"the reference solution trained with seeds 0..{seeds - 1}, scored on both splits: per",
-        "split `min(mean - 3 sd, worst - m)`, where the margin m is two samples of that split",
-        "(2/n) or 0.02, whichever is larger; the threshold is the lower of the two, rounded down",
-        "to 0.01, so that a reference scoring the same on every seed still leaves a correct",
-        "student some room. `tests/test_thresholds.py` keeps the notebooks, their instructions",
-        "and this table in step. Regenerate with `make calibrate`",
+        "split `min(mean - 3 sd, worst - m, b)`, where the margin m is two samples of that split",
+        "(2/n) or 0.02, whichever is larger, and b is the highest bar k/n that a model as good",
+        "as the reference's mean misses on n fresh samples at most 1 time in 20 (binomial: the",
+        "step of a small split counts); the threshold is the lower of the two splits' bounds,",
+        "rounded down to 0.01, so that a reference scoring the same on every seed still leaves a",
+        "correct student some room. `tests/test_thresholds.py` keeps the notebooks, their",
+        "instructions and this table in step. Regenerate with `make calibrate`",
         "(`bench/calibrate_thresholds.py --write`).",
         "",
         f"Calibrated on {platform.machine()} with Python {platform.python_version()}.",

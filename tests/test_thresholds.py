@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -46,6 +47,25 @@ def test_the_threshold_is_met_by_the_reference_on_both_splits() -> None:
         result = calibrate.saved_result(*key.split("/", 1), value)
         worst = min(value["accuracies"] + value["valid_accuracies"])
         assert result.threshold < worst, f"{key}: the reference itself would fail"
+
+
+def test_a_model_as_good_as_the_reference_fails_at_most_one_sample_in_twenty() -> None:
+    """On each split, the bar in samples k = ceil(threshold * n) is missed by a model of the
+    reference's mean accuracy with binomial probability at most 1/20 (small splits count)."""
+    from scipy.stats import binom
+
+    from grader import data
+
+    for key, value in SAVED.items():
+        threshold = calibrate.saved_result(*key.split("/", 1), value).threshold
+        splits = {
+            "hidden": (value["accuracies"], len(data.hidden_split(value["dataset"]))),
+            "validation": (value["valid_accuracies"], len(data.load(value["dataset"]).valid)),
+        }
+        for split, (accuracies, n) in splits.items():
+            needed = math.ceil(threshold * n - 1e-9)
+            chance = binom.cdf(needed - 1, n, sum(accuracies) / len(accuracies))
+            assert chance <= 0.05, f"{key}: {split} split, fails {chance:.1%} of fresh samples"
 
 
 @pytest.mark.parametrize("key", sorted(SAVED))
