@@ -28,6 +28,7 @@ test: install lint
 lint: install
 	$(BIN)/ruff check grader tests bench
 	$(BIN)/ruff format --check grader tests bench
+	$(BIN)/python -m mypy
 
 format: install
 	$(BIN)/ruff format grader tests bench

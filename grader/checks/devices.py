@@ -133,7 +133,7 @@ def check_on_device(check: str, device: Any, *objects: Any) -> None:
     wanted = _device_type(device)
     seen = devices_of(*objects)
     emit(check, "device", {"devices": seen}, passed=bool(seen) and set(seen) == {wanted})
-    require(seen, f"{check}: no tensors or parameters were found to check")
+    require(bool(seen), f"{check}: no tensors or parameters were found to check")
     strays = sorted(set(seen) - {wanted})
     require(
         not strays,
@@ -191,7 +191,7 @@ def check_follows_device(check: str, run_on: Callable[[str], Any]) -> None:
         ) from None
     seen = devices_of(produced)
     emit(check, "values", {"devices": sorted(set(seen))}, passed=set(seen) == {"meta"})
-    require(seen, f"{check}: nothing returned holds a tensor or parameter to check")
+    require(bool(seen), f"{check}: nothing returned holds a tensor or parameter to check")
     strays = sorted(set(seen) - {"meta"})
     require(
         not strays,

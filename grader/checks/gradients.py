@@ -52,7 +52,7 @@ def _compare(check: str, what: str, computed: np.ndarray, numeric: np.ndarray, t
     )
     error = relative_error(computed, numeric)
     require(
-        np.all(np.isfinite(computed)),
+        bool(np.all(np.isfinite(computed))),
         f"{check}: the gradient {what} contains NaN or infinite values",
     )
     require(
@@ -83,7 +83,11 @@ def check_gradient_function(
             computed = computed.astype(np.float64)
             computed_all.append(computed)
             rest = [to_numpy(a).astype(np.float64) for a in args[1:]]
-            numeric = numeric_gradient(lambda x, rest=rest: function(x, *rest), to_numpy(args[0]))
+
+            def at(x: np.ndarray, rest: list[np.ndarray] = rest) -> float:
+                return function(x, *rest)
+
+            numeric = numeric_gradient(at, to_numpy(args[0]))
             _compare(check, f"at test point {number}", computed, numeric, tol)
     finally:
         emit(check, "gradient", {"gradients": computed_all}, expect={"rtol": 1e-6, "atol": 1e-9})

@@ -165,7 +165,11 @@ def _is_answer(cell: Any) -> bool:
 
 def solutions_of(source: nbformat.NotebookNode) -> dict[str, str]:
     """Answer cell grade_id -> the instructor's solution without nbgrader's markers."""
-    return {_grade_id(c): SOLUTION_MARKERS.sub("", c.source) for c in source.cells if _is_answer(c)}
+    return {
+        grade_id: SOLUTION_MARKERS.sub("", c.source)
+        for c in source.cells
+        if _is_answer(c) and (grade_id := _grade_id(c)) is not None
+    }
 
 
 def _load_notebook(
@@ -193,7 +197,7 @@ def _filled(book: _Notebook, answers: Mapping[str, str | None]) -> nbformat.Note
     notebook = nbformat.from_dict(book.released)
     for cell in notebook.cells:
         grade_id = _grade_id(cell)
-        if _is_answer(cell) and answers.get(grade_id) is not None:
+        if _is_answer(cell) and grade_id is not None and answers.get(grade_id) is not None:
             cell.source = answers[grade_id]
     return notebook
 

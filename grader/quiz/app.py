@@ -299,8 +299,8 @@ def create_app(
         student = student_of(request, quiz, token)
         if not tokens.check_csrf(secret, token, (fields.get("csrf") or [""])[0]):
             raise HTTPException(403, "missing or invalid CSRF token: reload the quiz page")
-        lang = language(quiz, (fields.get("lang") or [None])[0])
-        key = request_key((fields.get("submission") or [None])[0])
+        lang = language(quiz, next(iter(fields.get("lang", [])), None))
+        key = request_key(next(iter(fields.get("submission", [])), None))
         view = await do_submit(quiz, student, service.form_answers(quiz, fields), lang, key)
         page = env.get_template("result.html").render(
             quiz=quiz,

@@ -171,6 +171,7 @@ def question_feedback(q: Question, result: QuestionScore, lang: str) -> dict[str
             text = mistake.feedback if mistake else q.feedback["incorrect"]
         out["feedback"] = text_in(text, lang)
         return out
+    assert not isinstance(result.answer, float)
     chosen = set(result.answer or ())
     out["options"] = [
         {

@@ -289,6 +289,7 @@ class Store:
                 sent[0] = True
                 row = {**values, "number": number, "submitted_at": at}
                 new_id = conn.execute(_INSERT, row).inserted_primary_key
+                assert new_id is not None  # an INSERT always reports its key
         return Attempt(
             new_id[0],
             quiz_id,

@@ -274,7 +274,7 @@ def _student_row(
 ) -> StudentRow:
     stray = _stray_files(course, student, assignment, notebooks)
     folder = course.submitted_dir(student, assignment)
-    common = {
+    common: dict[str, Any] = {
         "timestamp": submission.get("timestamp"),
         "seconds_late": float(submission.get("seconds_late") or 0.0),
         "stray_files": stray,

@@ -89,9 +89,9 @@ def course_grades(course: Course, assignments: Sequence[str] | None = None) -> C
                 except MissingEntry:
                     scores[student.id, name] = 0.0  # nothing submitted earns nothing
     for name in names:
-        for student, document in iter_results(course, name):
+        for student_id, document in iter_results(course, name):
             if not document.get("gradable", True):
-                not_gradable.add((student, name))
+                not_gradable.add((student_id, name))
     for key in not_gradable:
         if key in scores:
             scores[key] = None

@@ -11,15 +11,20 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from grader.report.collect import ConceptRow, TestRow
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 WIDTH = 7.0  # inches; the page scales the SVG to its column
 BLUE, ORANGE, GREEN, GREY = "#3b6ea5", "#e08a2c", "#4a9a5b", "#8a8a8a"
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "grader-report",
     "font.size": 9,
@@ -54,7 +59,9 @@ def score_distribution(fractions: Sequence[float], bins: int = 10) -> str:
         axes.set_xlim(0, 100)
         axes.set_xlabel("score (% of the maximum)")
         axes.set_ylabel("students")
-        axes.yaxis.get_major_locator().set_params(integer=True)
+        locator = axes.yaxis.get_major_locator()
+        assert isinstance(locator, MaxNLocator)  # the default AutoLocator is one
+        locator.set_params(integer=True)
         return to_svg(figure)
 
 

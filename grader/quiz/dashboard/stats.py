@@ -88,7 +88,7 @@ def gain(
 ) -> dict[str, Any]:
     """Normalized gain per student and per concept for the students who took both quizzes."""
     both = sorted(set(pre_att) & set(post_att))
-    per_student = []
+    per_student: list[dict[str, Any]] = []
     for s in both:
         a, b = pre_att[s].score / pre_att[s].max_score, post_att[s].score / post_att[s].max_score
         per_student.append({"student": s, "pre": a, "post": b, "gain": normalized_gain(a, b)})
@@ -115,7 +115,11 @@ def gain(
         "students": len(both),
         "class_pre": class_pre,
         "class_post": class_post,
-        "class_gain": normalized_gain(class_pre, class_post) if both else None,
+        "class_gain": (
+            normalized_gain(class_pre, class_post)
+            if class_pre is not None and class_post is not None
+            else None
+        ),
         "per_student": per_student,
         "per_concept": per_concept,
     }
@@ -145,7 +149,7 @@ def summary(quizzes: Mapping[str, Quiz], store: Store) -> dict[str, Any]:
         "gains": [],
     }
     for post in quizzes.values():
-        if post.kind == "post" and post.pair in quizzes:
+        if post.kind == "post" and post.pair is not None and post.pair in quizzes:
             pre = quizzes[post.pair]
             out["gains"].append(
                 gain(

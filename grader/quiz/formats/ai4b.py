@@ -105,7 +105,7 @@ def _merge(
     questions = []
     for n, ref_q in enumerate(ref["quiz"]):
         text: dict[str, str] = {}
-        options = [
+        options: list[dict[str, Any]] = [
             {
                 "id": chr(ord("a") + i),
                 "correct": bool(o.get("isCorrect")),

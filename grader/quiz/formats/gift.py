@@ -176,17 +176,17 @@ def import_question(block: str, meta: dict[str, Any], number: int, lang: str) ->
         raise GiftError(f"{label}: short-answer and essay questions are not supported")
     if all(sign == "=" for sign, _, _ in parsed):
         raise GiftError(f"{label}: short-answer questions (only '=' answers) are not supported")
-    options = []
+    options: list[dict[str, Any]] = []
     weighted = any(w for _, w, _ in parsed)
     for i, (sign, weight, chunk) in enumerate(parsed):
-        option_text, feedback = _text_and_feedback(chunk)
+        option_text, option_feedback = _text_and_feedback(chunk)
         correct = sign == "=" or (weight != "" and float(weight) > 0)
         options.append(
             {
                 "id": chr(ord("a") + i),
                 "correct": correct,
                 "text": {lang: option_text},
-                "feedback": {lang: feedback or "–"},
+                "feedback": {lang: option_feedback or "–"},
             }
         )
     kind = "multiple" if weighted or sum(o["correct"] for o in options) != 1 else "single"
