@@ -276,3 +276,12 @@ def test_every_check_message_has_hebrew_with_the_same_fields() -> None:
         assert set(templates) == set(messages.SUPPORTED), key
         assert HEBREW.search(templates["he"]), f"{key}: the Hebrew template has no Hebrew"
         assert fields(templates["he"]) == fields(templates["en"]), key
+
+
+def test_changed_number_stops_release(scratch: Path, capsys) -> None:
+    """A decimal number (a bar, an expected value) must read the same in the translation."""
+    _edit_po(
+        scratch, "test-poly-fit#1", lambda e: setattr(e, "msgstr", e.msgstr.replace("2.0", "2.5"))
+    )
+    err = _release_fails(scratch, capsys)
+    assert "cell 'test-poly-fit': part 1 (message)" in err and "2.0 is missing or changed" in err

@@ -8,6 +8,7 @@ from collections import Counter
 _CODE = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.DOTALL)
 _LINK = re.compile(r"\]\(([^)\s]+)")
+_DECIMAL = re.compile(r"(?<![\w.])\d+\.\d+(?![\w.])")
 _FIELD = re.compile(r"\{\{|\}\}|\{[^{}]*\}")
 _HEBREW = re.compile(r"[\u0590-\u05ff]")
 
@@ -20,8 +21,9 @@ def has_hebrew(text: str) -> bool:
 def protected(text: str, fstring: bool = False) -> Counter[str]:
     """The tokens of ``text`` that a translation keeps unchanged, with their counts.
 
-    Inline code (``x``), formulas ($...$ and $$...$$), link targets and, in an f-string, the
-    replacement fields ``{...}``: all are code or maths that a reader copies or a program reads.
+    Inline code (``x``), formulas ($...$ and $$...$$), link targets, decimal numbers (accuracy
+    bars, tolerances: a translation that keeps an old bar is wrong) and, in an f-string, the
+    replacement fields ``{...}``: code, maths and numbers that a reader copies or relies on.
     """
     found: Counter[str] = Counter()
     rest = text
@@ -32,6 +34,8 @@ def protected(text: str, fstring: bool = False) -> Counter[str]:
         found[re.sub(r"\s+", " ", match.group(0))] += 1
     for match in _LINK.finditer(rest):
         found["(" + match.group(1) + ")"] += 1
+    for match in _DECIMAL.finditer(_MATH.sub(" ", rest)):
+        found[match.group(0)] += 1
     if fstring:
         for match in _FIELD.finditer(text):
             if match.group(0) not in ("{{", "}}"):
