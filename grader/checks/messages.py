@@ -129,6 +129,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "לכל היותר {tol:.0e})",
     },
     "at-point": {"en": "at test point {number}", "he": "בנקודת הבדיקה {number}"},
+    "output-at-point": {
+        "en": "{check}: the output at test point {number}",
+        "he": "{check}: הפלט בנקודת הבדיקה {number}",
+    },
+    "gradient-at-point": {
+        "en": "{check}: the gradient at test point {number}",
+        "he": "{check}: הגרדיאנט בנקודת הבדיקה {number}",
+    },
     "from-backward-at-point": {
         "en": "from backward at test point {number}",
         "he": "מ-backward בנקודת הבדיקה {number}",
