@@ -217,7 +217,7 @@ def student_works(day: Day, student: str, submissions: Sequence[Submission]) -> 
     return f"{student}: {handed or 'nothing submitted'}"
 
 
-def describe(submission: Submission, width: int = 90) -> str:
+def describe(submission: Submission, width: int = 60) -> str:
     """What a submission holds, in a few words: the simulation's notes, the file-level mishaps
     first, cut to ``width``."""
     text = ", ".join(reversed(submission.notes)) or "as released"  # mishaps come last
