@@ -23,9 +23,16 @@ from grader.engine.sandbox import Limits, SandboxPolicy
 log = logging.getLogger("grader.engine")
 
 
+#: Libraries whose routine INFO lines (cluster start, worker plugins) would bury the progress.
+QUIET_LOGGERS = ("distributed", "dask", "traitlets", "nbgrader")
+
+
 def _logging() -> None:
+    """The grader's own INFO lines; the libraries' warnings and errors only."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="[grader] %(levelname)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def run_autograde(args: argparse.Namespace) -> int:

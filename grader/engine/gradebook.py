@@ -8,11 +8,13 @@ run killed half-way leaves each submission either fully recorded or untouched.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
+from sqlalchemy.exc import SAWarning
 
 from grader.engine.submission import MasterCell, MasterNotebook
 
@@ -92,7 +94,10 @@ def record_submission(
     timestamp: str | None = None,
 ) -> None:
     """Write one submission's grades, comments and flags (one commit for all its notebooks)."""
-    with Gradebook(db_url) as gb:
+    with warnings.catch_warnings(), Gradebook(db_url) as gb:
+        # nbgrader's own autoflush warning when a submission is created ("Object of type
+        # <SubmittedAssignment> not in session"): harmless, and it would bury the progress.
+        warnings.filterwarnings("ignore", message="Object of type <Submitted", category=SAWarning)
         gb.update_or_create_student(student)
         if timestamp:
             gb.update_or_create_submission(assignment, student, timestamp=timestamp)
