@@ -229,13 +229,9 @@ def row_for(graded: GradedSubmission) -> Row:
     notes = list(document["reasons"]) if not document["gradable"] else []
     if document["flags"]:
         notes.append("flagged: " + "; ".join(document["flags"]))
-    return Row(
-        graded.student,
-        document["score"],
-        document["max_score"],
-        "graded" if document["gradable"] else "not gradable",
-        notes,
-    )
+    if not document["gradable"]:  # no score: a person looks at it, the student loses nothing
+        return Row(graded.student, None, None, "not gradable", notes)
+    return Row(graded.student, document["score"], document["max_score"], "graded", notes)
 
 
 def grade_submission(context: GradingContext, student: str) -> SubmissionResults | None:
