@@ -285,3 +285,27 @@ def test_changed_number_stops_release(scratch: Path, capsys) -> None:
     )
     err = _release_fails(scratch, capsys)
     assert "cell 'test-poly-fit': part 1 (message)" in err and "2.0 is missing or changed" in err
+
+
+def test_a_failing_check_speaks_the_notebooks_language() -> None:
+    """The same failure, worded by a real check: English by default, Hebrew once the notebook's
+    first cell has called set_language("he")."""
+    from grader import checks
+
+    plain = ([1.0] * 8, [2.0] * 8)  # a gap of 1.0
+    not_narrowed = ([1.0] * 8, [1.95] * 8)
+
+    def failure() -> str:
+        with pytest.raises(checks.CheckFailed) as caught:
+            checks.check_gap_narrowed("regularize", plain, not_narrowed, max_ratio=0.8)
+        return str(caught.value)
+
+    try:
+        english = failure()
+        assert "the gap between validation and training loss" in english
+        assert not HEBREW.search(english)
+        checks.set_language("he")
+        hebrew = failure()
+        assert "הפער בין אובדן הוולידציה לאובדן האימון" in hebrew and "80%" in hebrew
+    finally:
+        checks.set_language("en")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks.messages import say
 from grader.checks.report import CheckFailed
 
 #: The forms a numeric answer may take, as the messages name them.
@@ -57,13 +58,12 @@ def to_numpy(value: Any, what: str = "the value") -> np.ndarray:
     except (TypeError, ValueError, RuntimeError, NotImplementedError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckFailed(
-            f"{what} could not be read as numbers ({reason}); give {ACCEPTED_FORMS}"
+            say("value-unreadable", what=what, reason=reason, forms=say("accepted-forms"))
         ) from None
     if value is None:
-        raise CheckFailed(f"{what} is None: was something not returned? Give {ACCEPTED_FORMS}")
+        raise CheckFailed(say("value-none", what=what, forms=say("accepted-forms")))
     if array.dtype == object:
         raise CheckFailed(
-            f"{what} is a {type(value).__name__} that does not hold numbers of one regular "
-            f"shape; give {ACCEPTED_FORMS}"
+            say("value-ragged", what=what, kind=type(value).__name__, forms=say("accepted-forms"))
         )
     return array

@@ -15,6 +15,7 @@ import numpy as np
 
 from grader import data
 from grader.checks._arrays import to_numpy
+from grader.checks.messages import say
 from grader.checks.report import CheckFailed, emit, require
 
 
@@ -48,10 +49,7 @@ def scores_of(model: Any, x: np.ndarray) -> np.ndarray:
         return to_numpy(model.predict(x, verbose=0, batch_size=512), "the model's output")
     if callable(model):
         return to_numpy(model(x), "the predict function's output")
-    raise CheckFailed(
-        f"cannot get predictions from a {type(model).__name__}; give a torch.nn.Module, a "
-        "keras.Model or a function predict(x) that returns scores or labels"
-    )
+    raise CheckFailed(say("no-predictions", kind=type(model).__name__))
 
 
 def predict_labels(model: Any, x: np.ndarray) -> np.ndarray:
@@ -102,7 +100,7 @@ def check_accuracy(
     predictions = predict_labels(model, inputs)
     require(
         predictions.shape == (len(inputs),),
-        f"{check}: expected one prediction per sample ({len(inputs)}), got {predictions.shape}",
+        say("predictions-shape", check=check, count=len(inputs), shape=predictions.shape),
     )
     values = {"dataset": dataset, "predictions": predictions.astype(np.int64)}
     expect = {"threshold": threshold}
@@ -113,6 +111,5 @@ def check_accuracy(
     emit(check, "predictions", values, expect=expect, passed=score >= threshold)
     require(
         score >= threshold,
-        f"{check}: accuracy on the hidden validation split is {score:.3f}; "
-        f"at least {threshold:.3f} is needed",
+        say("accuracy-low", check=check, score=score, threshold=threshold),
     )

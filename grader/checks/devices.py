@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
+from grader.checks.messages import say
 from grader.checks.report import emit, require
 
 
@@ -133,12 +134,11 @@ def check_on_device(check: str, device: Any, *objects: Any) -> None:
     wanted = _device_type(device)
     seen = devices_of(*objects)
     emit(check, "device", {"devices": seen}, passed=bool(seen) and set(seen) == {wanted})
-    require(bool(seen), f"{check}: no tensors or parameters were found to check")
+    require(bool(seen), say("no-tensors", check=check))
     strays = sorted(set(seen) - {wanted})
     require(
         not strays,
-        f"{check}: everything should be on '{wanted}', but some tensors are on "
-        f"{', '.join(repr(s) for s in strays)}; move them with .to(device)",
+        say("wrong-device", check=check, wanted=wanted, strays=", ".join(map(repr, strays))),
     )
 
 
@@ -165,11 +165,11 @@ def check_pick_device(
     )
     require(
         when_available == "cuda",
-        f"{check}: with a GPU available it should pick 'cuda', it picked '{when_available}'",
+        say("pick-cuda", check=check, picked=when_available),
     )
     require(
         when_unavailable == "cpu",
-        f"{check}: without a GPU it should pick 'cpu', it picked '{when_unavailable}'",
+        say("pick-cpu", check=check, picked=when_unavailable),
     )
 
 
@@ -184,17 +184,12 @@ def check_follows_device(check: str, run_on: Callable[[str], Any]) -> None:
     except (RuntimeError, NotImplementedError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         emit(check, "values", {"devices": ["error"]}, passed=False)
-        raise AssertionError(
-            f"{check}: given a device it had never seen, the code failed ({first_line}); "
-            "use the device argument everywhere instead of a fixed 'cpu' or 'cuda', and "
-            "return tensors rather than Python numbers"
-        ) from None
+        raise AssertionError(say("unknown-device-failed", check=check, error=first_line)) from None
     seen = devices_of(produced)
     emit(check, "values", {"devices": sorted(set(seen))}, passed=set(seen) == {"meta"})
-    require(bool(seen), f"{check}: nothing returned holds a tensor or parameter to check")
+    require(bool(seen), say("nothing-to-check", check=check))
     strays = sorted(set(seen) - {"meta"})
     require(
         not strays,
-        f"{check}: some tensors stayed on {', '.join(repr(s) for s in strays)} instead of the "
-        "device passed in; a device is probably hard-coded",
+        say("device-hard-coded", check=check, strays=", ".join(map(repr, strays))),
     )

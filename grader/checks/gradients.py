@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks._arrays import to_numpy
+from grader.checks.messages import say
 from grader.checks.report import CheckFailed, emit, require
 
 #: Relative error above which a gradient is wrong (float64 central differences give ~1e-9).
@@ -47,18 +48,16 @@ def relative_error(computed: np.ndarray, reference: np.ndarray) -> float:
 def _compare(check: str, what: str, computed: np.ndarray, numeric: np.ndarray, tol: float) -> float:
     require(
         computed.shape == numeric.shape,
-        f"{check}: the gradient {what} has shape {computed.shape}; it should have the shape of "
-        f"the input, {numeric.shape}",
+        say("gradient-shape", check=check, where=what, got=computed.shape, want=numeric.shape),
     )
     error = relative_error(computed, numeric)
     require(
         bool(np.all(np.isfinite(computed))),
-        f"{check}: the gradient {what} contains NaN or infinite values",
+        say("gradient-not-finite", check=check, where=what),
     )
     require(
         error <= tol,
-        f"{check}: the gradient {what} differs from a numerical estimate "
-        f"(relative error {error:.2e}, at most {tol:.0e} allowed)",
+        say("gradient-differs", check=check, where=what, error=error, tol=tol),
     )
     return error
 
@@ -79,7 +78,9 @@ def check_gradient_function(
     computed_all = []
     try:
         for number, args in enumerate(points, start=1):
-            computed = to_numpy(gradient(*args), f"{check}: the gradient at test point {number}")
+            computed = to_numpy(
+                gradient(*args), say("gradient-at-point", check=check, number=number)
+            )
             computed = computed.astype(np.float64)
             computed_all.append(computed)
             rest = [to_numpy(a).astype(np.float64) for a in args[1:]]
@@ -88,7 +89,7 @@ def check_gradient_function(
                 return function(x, *rest)
 
             numeric = numeric_gradient(at, to_numpy(args[0]))
-            _compare(check, f"at test point {number}", computed, numeric, tol)
+            _compare(check, say("at-point", number=number), computed, numeric, tol)
     finally:
         emit(check, "gradient", {"gradients": computed_all}, expect={"rtol": 1e-6, "atol": 1e-9})
 
@@ -118,20 +119,21 @@ def check_torch_function(
             y = apply(x)
             require(
                 isinstance(y, torch.Tensor),
-                f"{check}: forward should return a tensor, it returned {type(y).__name__}",
+                say("forward-not-tensor", check=check, kind=type(y).__name__),
             )
             v = torch.from_numpy(_upstream(tuple(y.shape), number))
             (y * v).sum().backward()
-            require(x.grad is not None, f"{check}: backward gave no gradient for the input")
-            outputs.append(to_numpy(y, f"{check}: the output at test point {number}"))
-            grads.append(to_numpy(x.grad, f"{check}: the gradient at test point {number}"))
+            require(x.grad is not None, say("backward-no-gradient", check=check))
+            outputs.append(to_numpy(y, say("output-at-point", check=check, number=number)))
+            grads.append(to_numpy(x.grad, say("gradient-at-point", check=check, number=number)))
 
             def weighted(z: np.ndarray, v: Any = v) -> float:
                 with torch.no_grad():
                     return float((apply(torch.from_numpy(z)) * v).sum())
 
             numeric = numeric_gradient(weighted, np.asarray(point, dtype=np.float64))
-            _compare(check, f"from backward at test point {number}", grads[-1], numeric, tol)
+            where = say("from-backward-at-point", number=number)
+            _compare(check, where, grads[-1], numeric, tol)
     finally:
         emit(
             check,
@@ -164,15 +166,15 @@ def check_tf_function(
                 y = function(x)
             v = tf.constant(_upstream(tuple(y.shape), number))
             grad = tape.gradient(y, x, output_gradients=v)
-            require(grad is not None, f"{check}: the tape found no gradient for the input")
-            outputs.append(to_numpy(y, f"{check}: the output at test point {number}"))
-            grads.append(to_numpy(grad, f"{check}: the gradient at test point {number}"))
+            require(grad is not None, say("tape-no-gradient", check=check))
+            outputs.append(to_numpy(y, say("output-at-point", check=check, number=number)))
+            grads.append(to_numpy(grad, say("gradient-at-point", check=check, number=number)))
 
             def weighted(z: np.ndarray, v: Any = v) -> float:
                 return float(tf.reduce_sum(function(tf.constant(z)) * v))
 
             numeric = numeric_gradient(weighted, np.asarray(point, dtype=np.float64))
-            _compare(check, f"at test point {number}", grads[-1], numeric, tol)
+            _compare(check, say("at-point", number=number), grads[-1], numeric, tol)
     finally:
         emit(
             check,

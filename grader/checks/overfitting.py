@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from grader.checks.messages import say
 from grader.checks.report import emit, require
 
 
@@ -47,9 +48,9 @@ def check_answers(
             want = reference(*case)
             require(
                 isinstance(got, int | np.integer),
-                f"{check}: should return an int epoch number, returned {type(got).__name__}",
+                say("epoch-not-int", check=check, kind=type(got).__name__),
             )
-            require(got == want, f"{check}: wrong answer on test curve {number} (got {got})")
+            require(got == want, say("wrong-on-curve", check=check, number=number, got=got))
     finally:
         emit(check, "values", {"answers": np.asarray(answers, dtype=np.int64)})
 
@@ -82,9 +83,14 @@ def check_gap_narrowed(
         expect={"max_ratio": max_ratio},
         passed=passed,
     )
-    require(gap_plain > 0, f"{check}: the unregularized run shows no gap to narrow")
+    require(gap_plain > 0, say("no-gap", check=check))
     require(
         gap_regularized <= max_ratio * gap_plain,
-        f"{check}: the gap between validation and training loss went from {gap_plain:.3f} to "
-        f"{gap_regularized:.3f}; it should shrink to at most {max_ratio:.0%} of that",
+        say(
+            "gap-not-narrowed",
+            check=check,
+            plain=gap_plain,
+            regularized=gap_regularized,
+            ratio=max_ratio,
+        ),
     )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks.accuracy import scores_of
+from grader.checks.messages import say
 from grader.checks.report import emit, require
 
 #: Relative residual below which a model's outputs are an affine function of its inputs
@@ -76,7 +77,5 @@ def check_nonlinear(check: str, model: Any, num_features: int, *, scale: float =
     emit(check, "values", {"nonlinear": int(nonlinear)}, passed=nonlinear)
     require(
         nonlinear,
-        f"{check}: the network's outputs are a linear function of its inputs (relative "
-        f"residual {residual:.1e}): stacked linear layers with nothing in between are one "
-        "linear layer; put a non-linearity such as ReLU after each hidden layer",
+        say("linear-network", check=check, residual=residual),
     )
