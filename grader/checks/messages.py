@@ -59,6 +59,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "he": "{check}: {name} הוא מספר, אבל לא הערך הנכון ({how}; התקבל {got}{hint})",
     },
     "expected-hint": {"en": "; expected {want}", "he": "; ציפינו ל-{want}"},
+    "array-of-shape": {"en": "an array of shape {shape}", "he": "מערך בצורה {shape}"},
+    "differs-by-about": {
+        "en": "it differs from the expected value by about {size:.1g}",
+        "he": "הוא שונה מהערך הצפוי בכ-{size:.1g}",
+    },
+    "differs-beyond-tolerance": {
+        "en": "it differs from the expected value by more than the tolerance",
+        "he": "הוא שונה מהערך הצפוי ביותר מהסטייה המותרת",
+    },
+    "values-differ": {
+        "en": "{wrong} of {total} values differ; the first at index {first}, the largest "
+        "difference, about {size:.1g}, at index {largest}",
+        "he": "{wrong} מתוך {total} ערכים שונים; הראשון באינדקס {first}, וההפרש הגדול ביותר, "
+        "כ-{size:.1g}, באינדקס {largest}",
+    },
     # accuracy (grader.checks.accuracy)
     "no-predictions": {
         "en": "cannot get predictions from a {kind}; give a torch.nn.Module, a keras.Model or a "

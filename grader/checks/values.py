@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from grader.checks._arrays import to_numpy
+from grader.checks.messages import say
 from grader.checks.report import emit, require
 
 #: Arrays up to this many elements are printed in full where the expected value may be shown.
@@ -19,7 +20,7 @@ def _describe(value: np.ndarray) -> str:
         return repr(value.item())
     if value.size <= SHOWN_ELEMENTS:
         return " ".join(np.array2string(value, precision=6, separator=", ").split())
-    return f"an array of shape {value.shape}"
+    return say("array-of-shape", shape=value.shape)
 
 
 def _is_numeric(value: np.ndarray) -> bool:
@@ -37,15 +38,20 @@ def _how_they_differ(
     """
     got, want = got.astype(np.float64), want.astype(np.float64)
     if got.ndim == 0:
-        size = f" by about {abs(got - want):.1g}" if shown else " by more than the tolerance"
-        return f"it differs from the expected value{size}"
+        if shown:
+            return say("differs-by-about", size=float(abs(got - want)))
+        return say("differs-beyond-tolerance")
     wrong = ~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)
     difference = np.where(np.isnan(got) | np.isnan(want), np.inf, np.abs(got - want))
     first = _index(int(np.flatnonzero(wrong)[0]), got.shape)
     largest = _index(int(difference.argmax()), got.shape)
-    return (
-        f"{int(wrong.sum())} of {got.size} values differ; the first at index {first}, "
-        f"the largest difference, about {float(difference.max()):.1g}, at index {largest}"
+    return say(
+        "values-differ",
+        wrong=int(wrong.sum()),
+        total=got.size,
+        first=first,
+        size=float(difference.max()),
+        largest=largest,
     )
 
 
@@ -73,27 +79,26 @@ def check_values(
     arrays = {name: to_numpy(value, f"{check}: {name}") for name, value in produced.items()}
     emit(check, "values", arrays, expect={"rtol": rtol, "atol": atol}, passed=None)
     for name, want in expected.items():
-        require(name in arrays, f"{check}: no value named {name!r} was produced")
+        require(name in arrays, say("value-missing", check=check, name=name))
         got, want_array = arrays[name], np.asarray(want)
         require(
             got.shape == want_array.shape,
-            f"{check}: {name} should have shape {want_array.shape}, got shape {got.shape}",
+            say("value-shape", check=check, name=name, want=want_array.shape, got=got.shape),
         )
-        hint = f"; expected {_describe(want_array)}" if show_expected else ""
+        hint = say("expected-hint", want=_describe(want_array)) if show_expected else ""
         if not (_is_numeric(got) and _is_numeric(want_array)):
             require(
                 bool(np.array_equal(got, want_array)),
-                f"{check}: {name} is not what it should be (got {_describe(got)}{hint})",
+                say("value-wrong", check=check, name=name, got=_describe(got), hint=hint),
             )
             continue
         close = bool(np.allclose(got.astype(float), want_array.astype(float), rtol=rtol, atol=atol))
         if not close:
             how = _how_they_differ(got, want_array, rtol, atol, show_expected)
-            shape = f"has the right shape {got.shape} but" if got.ndim else "is a number, but"
-            require(
-                False,
-                f"{check}: {name} {shape} not the right value ({how}; got {_describe(got)}{hint})",
-            )
+            fields = {"check": check, "name": name, "how": how, "got": _describe(got), "hint": hint}
+            if got.ndim:
+                require(False, say("value-not-close", shape=got.shape, **fields))
+            require(False, say("number-not-close", **fields))
 
 
 def check_that(check: str, claim: str, holds: bool, advice: str) -> None:
