@@ -41,7 +41,7 @@ from grader.quiz.dashboard import render as dashboard_render
 from grader.quiz.dashboard import stats
 from grader.quiz.export import attempts_csv
 from grader.quiz.guard import BodyLimit, SecurityHeaders
-from grader.quiz.i18n import UI, direction, ui
+from grader.quiz.i18n import UI, direction, points_label, ui
 from grader.quiz.scoring import AnswerError
 from grader.quiz.store import AttemptsExhausted, DatabaseUnavailable, Store
 
@@ -53,12 +53,14 @@ log = logging.getLogger("grader.quiz")
 
 
 def _templates() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["points_label"] = points_label  # "1 point", "2 points", "נקודה אחת"
+    return env
 
 
 def _token_from(request: Request) -> str | None:

@@ -63,3 +63,11 @@ def ui(lang: str) -> dict[str, str]:
 def direction(lang: str) -> str:
     """``rtl`` for right-to-left languages, else ``ltr``."""
     return "rtl" if lang.split("-")[0] in RTL_LANGUAGES else "ltr"
+
+
+def points_label(points: float, lang: str) -> str:
+    """``1 point``, ``2 points``, ``נקודה אחת``, ``2 נקודות``: the points in words, plural right."""
+    if lang == "he":
+        return "נקודה אחת" if points == 1 else f"{points:g} {ui(lang)['points']}"
+    word = "point" if points == 1 else ui(lang)["points"]
+    return f"{points:g} {word}"

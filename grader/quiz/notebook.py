@@ -26,7 +26,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from grader.quiz.bank import Option, Question, Quiz, text_in
-from grader.quiz.i18n import direction, ui
+from grader.quiz.i18n import direction, points_label, ui
 from grader.quiz.scoring import option_order
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -161,14 +161,6 @@ def _quiz_read(question, kind, labels=()):
 def assignment_name(quiz: Quiz) -> str:
     """The nbgrader assignment id of a quiz (``quiz-pre`` for ``frameworks-pre``)."""
     return quiz.nbgrader_assignment or f"quiz-{quiz.id}"
-
-
-def points_label(points: float, lang: str) -> str:
-    """``1 point``, ``2 points``, ``נקודה אחת``, ``2 נקודות``: the points in words, plural right."""
-    if lang == "he":
-        return "נקודה אחת" if points == 1 else f"{points:g} {ui(lang)['points']}"
-    word = "point" if points == 1 else ui(lang)["points"]
-    return f"{points:g} {word}"
 
 
 def display_options(quiz: Quiz, q: Question) -> list[tuple[str, Option]]:

@@ -103,8 +103,10 @@ def test_language_picker_then_rtl_page(client, token):
     assert r.status_code == 200
     assert '<html lang="he" dir="rtl">' in r.text
     assert 'name="csrf"' in r.text and "שליחת התשובות" in r.text
+    assert "(נקודה אחת)" in r.text and "(1 נקודות)" not in r.text
     r = client.get(f"/quiz/frameworks-pre?token={t}&lang=en")
     assert '<html lang="en" dir="ltr">' in r.text
+    assert "(1 point)" in r.text and "(2 points)" in r.text and "1.0 points" not in r.text
 
 
 def test_form_fallback_scores_like_the_api(client, token, bank):
