@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import html
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,52 @@ ACTIVE_TYPES = (
     "image/svg+xml",
     "application/vnd.jupyter.widget-view+json",
 )
+
+
+#: The page's own words, by the notebook's language (``metadata.grader.language``).
+WORDS = {
+    "en": {
+        "score": "Score",
+        "test": "test",
+        "result": "result",
+        "points": "points",
+        "message": "message",
+        "passed": "passed",
+        "failed": "failed",
+        "PASSED": "PASSED",
+        "FAILED": "FAILED",
+        "hidden": "(hidden tests)",
+        "not gradable": "This submission could not be graded automatically; "
+        "the instructor will look at it.",
+    },
+    "he": {
+        "score": "ציון",
+        "test": "בדיקה",
+        "result": "תוצאה",
+        "points": "נקודות",
+        "message": "הודעה",
+        "passed": "עברה",
+        "failed": "נכשלה",
+        "PASSED": "עברה",
+        "FAILED": "נכשלה",
+        "hidden": "(בדיקות נסתרות)",
+        "not gradable": "לא ניתן היה לבדוק את ההגשה הזו אוטומטית; המרצה יעבור עליה.",
+    },
+}
+#: Code and outputs stay left to right on a right-to-left page.
+RTL_STYLE = (
+    "<style>pre, code, .input_area, .output_area, table {direction: ltr; text-align: left;}</style>"
+)
+
+
+def notebook_language(*notebooks: nbformat.NotebookNode) -> str:
+    """The first language named by ``metadata.grader.language`` of ``notebooks`` (the course's
+    source notebook first: it is the instructor's), or English."""
+    for nb in notebooks:
+        language = nb.get("metadata", {}).get("grader", {}).get("language")
+        if language in WORDS:
+            return str(language)
+    return "en"
 
 
 def _mask(text: str, secrets: Sequence[str]) -> str:
@@ -66,10 +113,11 @@ def _scrub_outputs(outputs: list, secrets: Sequence[str]) -> list:
     return kept
 
 
-def _summary_cell(document: dict) -> nbformat.NotebookNode:
+def _summary_cell(document: dict, language: str = "en") -> nbformat.NotebookNode:
+    words = WORDS[language]
     rows = []
     for test in document.get("tests", []):
-        status = "passed" if test["status"] == "passed" else "failed"
+        status = words["passed"] if test["status"] == "passed" else words["failed"]
         message = html.escape(test.get("output") or "")
         rows.append(
             f"<tr><td>{html.escape(test['name'])}</td><td>{status}</td>"
@@ -77,27 +125,25 @@ def _summary_cell(document: dict) -> nbformat.NotebookNode:
         )
     notes = "".join(f"<li>{html.escape(r)}</li>" for r in document.get("reasons", []))
     gradable = (
-        ""
-        if document.get("gradable", True)
-        else (
-            "<p><strong>This submission could not be graded automatically; "
-            "the instructor will look at it.</strong></p>"
-        )
+        "" if document.get("gradable", True) else f"<p><strong>{words['not gradable']}</strong></p>"
     )
     text = (
-        f"<h2>Score: {document.get('score', 0):g} / {document.get('max_score', 0):g}</h2>"
-        f"{gradable}<ul>{notes}</ul>"
-        "<table><tr><th>test</th><th>result</th><th>points</th><th>message</th></tr>"
-        + "".join(rows)
-        + "</table>"
+        f"<h2>{words['score']}: {document.get('score', 0):g} / "
+        f"{document.get('max_score', 0):g}</h2>{gradable}<ul>{notes}</ul>"
+        f"<table><tr><th>{words['test']}</th><th>{words['result']}</th>"
+        f"<th>{words['points']}</th><th>{words['message']}</th></tr>" + "".join(rows) + "</table>"
     )
+    if language == "he":
+        text = f'<div dir="rtl" lang="he">{text}</div>'
     return nbformat.v4.new_markdown_cell(text)
 
 
 def feedback_notebook(
-    nb: nbformat.NotebookNode, document: dict, notebook_name: str
+    nb: nbformat.NotebookNode, document: dict, notebook_name: str, language: str = "en"
 ) -> nbformat.NotebookNode:
-    """A copy of an autograded notebook fit to show the student."""
+    """A copy of an autograded notebook fit to show the student, its own words in
+    ``language``."""
+    words = WORDS[language]
     nb = copy.deepcopy(nb)
     secrets: list[str] = []
     for cell in nb.cells:
@@ -116,12 +162,13 @@ def feedback_notebook(
             continue
         if meta.get("grade") and not meta.get("solution"):
             public, hidden = split_hidden(cell.source)
-            cell.source = public + ("\n# (hidden tests)" if hidden else "")
+            cell.source = public + (f"\n# {words['hidden']}" if hidden else "")
             test = tests.get(f"{notebook_name}/{meta.get('grade_id')}")
             if test is None:
                 cell.outputs = []
                 continue
-            text = f"{test['status'].upper()}: {test['score']:g} / {test['max_score']:g}\n"
+            status = words["PASSED"] if test["status"] == "passed" else words["FAILED"]
+            text = f"{status}: {test['score']:g} / {test['max_score']:g}\n"
             if test["status"] != "passed" and test.get("output"):
                 text += _mask(test["output"], secrets) + "\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
@@ -133,16 +180,21 @@ def feedback_notebook(
             "tests": [
                 t for t in document.get("tests", []) if t["name"].startswith(f"{notebook_name}/")
             ],
-        }
+        },
+        language,
     )
     nb.cells.insert(0, summary)
     return nb
 
 
-def render_html(nb: nbformat.NotebookNode) -> str:
-    """The notebook as standalone HTML (cells were made safe by :func:`feedback_notebook`)."""
+def render_html(nb: nbformat.NotebookNode, language: str = "en") -> str:
+    """The notebook as standalone HTML (cells were made safe by :func:`feedback_notebook`);
+    a Hebrew page is right to left, its code and outputs left to right."""
     exporter = HTMLExporter(template_name="classic")
     body, _ = exporter.from_notebook_node(nb)
+    if language == "he":
+        body = re.sub(r"<html[^>]*>", '<html lang="he" dir="rtl">', body, count=1)
+        body = body.replace("</head>", RTL_STYLE + "</head>", 1)
     return body
 
 
@@ -165,7 +217,10 @@ def write_feedback(
             path = source / f"{name}.ipynb"
             exists = path.is_file()
             nb = nbformat.read(path, as_version=4) if exists else nbformat.v4.new_notebook()
-            page = render_html(feedback_notebook(nb, document, name))
+            source = course.source_dir(assignment) / f"{name}.ipynb"
+            trusted = nbformat.read(source, as_version=4) if source.is_file() else None
+            language = notebook_language(*([trusted] if trusted else []), nb)
+            page = render_html(feedback_notebook(nb, document, name, language), language)
             output = target / f"{name}.html"
             output.write_text(page, encoding="utf-8")
             written.append(output)

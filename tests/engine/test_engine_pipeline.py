@@ -147,6 +147,20 @@ def test_feedback_shows_messages_but_no_hidden_tests(course: Path) -> None:
     assert "application/vnd.frameworks-grader.evidence+json" not in page
     assert "assert double(1) == 2" in page  # the public part of the test stays
     assert "AssertionError" in page  # a failed test shows its message
+    assert '<html lang="he"' not in paths[0].read_text() and "Score" in page
+
+
+def test_feedback_of_a_hebrew_notebook_is_hebrew_and_right_to_left(course: Path) -> None:
+    submit(course, "dana", answers={"answer_double": "def double(x):\n    return x + 1\n"})
+    _grade(course)
+    source = course / "source/demo/demo.ipynb"  # the instructor's notebook names the language
+    nb = nbformat.read(source, 4)
+    nb.metadata["grader"] = {"language": "he"}
+    nbformat.write(nb, source)
+    page = write_feedback(load_course(course), "demo")[0].read_text()
+    assert '<html lang="he" dir="rtl">' in page
+    assert "ציון" in page and "(בדיקות נסתרות)" in page and "נכשלה" in page
+    assert "direction: ltr" in page  # code and outputs stay left to right
 
 
 def test_without_sandbox_it_warns_once_and_still_grades(course: Path, caplog) -> None:
