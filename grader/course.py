@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,42 +224,6 @@ def make_course_copy(root: Path, destination: Path, assignments: list[str]) -> P
     for assignment in assignments:
         shutil.copytree(root / "source" / assignment, destination / "source" / assignment)
     return destination
-
-
-def grade_reference(root: Path, assignments: list[str] | None = None) -> list[TestScore]:
-    """Grade the instructor's solutions with plain nbgrader in a scratch copy of the course."""
-    chosen = assignments or assignments_in(root)
-    results: list[TestScore] = []
-    with tempfile.TemporaryDirectory(prefix="grader-reference-") as scratch:
-        course = make_course_copy(root, Path(scratch), chosen)
-        release(course, chosen)
-        for assignment in chosen:
-            notebooks = {
-                p.stem: p for p in sorted((course / "source" / assignment).glob("*.ipynb"))
-            }
-            submit(course, REFERENCE_STUDENT, assignment, notebooks)
-            autograde(course, assignment)
-            results += scores(course, assignment, REFERENCE_STUDENT)
-    return results
-
-
-def score_table(results: list[TestScore]) -> str:
-    """A per-notebook table of the autograded tests, and the points left to a person."""
-    rows: dict[str, list[TestScore]] = {}
-    for result in results:
-        rows.setdefault(result.notebook, []).append(result)
-    lines = [f"{'notebook':<16} {'score':>7} {'max':>6} {'tests':>7} {'graded by hand':>15}"]
-    for notebook, cells in rows.items():
-        auto = [c for c in cells if not c.manual]
-        earned = sum(c.score or 0 for c in auto)
-        possible = sum(c.max_score for c in auto)
-        passed = sum(1 for c in auto if c.score == c.max_score)
-        by_hand = sum(c.max_score for c in cells if c.manual)
-        hand = f"{by_hand:.0f} pts" if by_hand else ""
-        lines.append(
-            f"{notebook:<16} {earned:>7.1f} {possible:>6.1f} {passed:>3}/{len(auto):<3} {hand:>15}"
-        )
-    return "\n".join(lines)
 
 
 def _release_command(args: argparse.Namespace) -> int:
