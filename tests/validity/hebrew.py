@@ -1,5 +1,8 @@
 """The validity suite on the Hebrew notebooks: the same variants and the same checks.
 
+One test module per notebook (``test_hebrew_<notebook>.py``), so that the test runners share
+them out like the English modules.
+
 For each Hebrew notebook (``source/<assignment>-he/``), in a scratch course: the release is made
 with ``course.release`` and every variant graded in one plain ``nbgrader autograde`` run, as the
 English suite does; the reference solution, the untouched release, a messy copy and every mutant
@@ -12,13 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from grader import course
 from tests.validity import suite
 from tests.validity.variants import is_autograded_test, messy, mutate, nbgrader_meta
-
-HEBREW = [(f"{a}-he", name) for a, names in course.COURSE.items() for name in names]
 
 
 def _grade(scratch: Path, assignment: str, name: str) -> suite.Graded:
@@ -52,17 +52,10 @@ def _grade(scratch: Path, assignment: str, name: str) -> suite.Graded:
     return suite.Graded(tests=tests, scores=scores, engine={})
 
 
-@pytest.fixture(scope="module", params=HEBREW, ids=[f"{a}/{n}" for a, n in HEBREW])
-def hebrew(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """(notebook name, its graded variants) for one Hebrew notebook."""
-    assignment, name = request.param
-    return name, _grade(tmp_path_factory.mktemp(assignment), assignment, name)
-
-
-def test_hebrew_notebook_grading_means_the_same(hebrew) -> None:
+def check_hebrew_notebook(assignment: str, name: str, scratch: Path) -> None:
     """Reference full marks, release nothing, messy copy full marks, each mutant loses exactly
     its test's points: judged by the English suite's own tests."""
-    name, graded = hebrew
+    graded = _grade(scratch, assignment, name)
     suite.test_reference_solution_earns_full_marks(graded, name)
     suite.test_untouched_release_earns_nothing(graded, name)
     suite.test_messy_but_correct_copy_earns_full_marks(graded, name)
