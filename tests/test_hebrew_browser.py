@@ -138,7 +138,7 @@ def test_hebrew_notebook_renders_right_to_left_and_runs(jupyterlab: str) -> None
             page.keyboard.press("Shift+Enter")
             prompt = cell.locator(".jp-InputPrompt")
             page.wait_for_function(
-                "e => /\\[1\\]/.test(e.textContent)", arg=prompt.element_handle(), timeout=120_000
+                "e => /\\[1\\]/.test(e.textContent)", arg=prompt.element_handle(), timeout=300_000
             )
             assert cell.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
             SCREENSHOT.parent.mkdir(exist_ok=True)
