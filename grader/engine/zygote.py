@@ -115,9 +115,16 @@ def _become_kernel(config: dict, argv: list[str], env: dict[str, str]) -> None:
     kernelapp.launch_new_instance(argv=args)
 
 
-def _namespace_init(config: dict, argv: list[str], env: dict[str, str]) -> int:
-    """In G (PID 1 of the new PID namespace): mounts, the kernel, then reaping."""
+def _namespace_init(config: dict, argv: list[str], env: dict[str, str], alive: int) -> int:
+    """In G (PID 1 of the new PID namespace): mounts, the kernel, then reaping.
+
+    ``alive`` is the read end of a pipe whose write end only C holds: inside the namespace
+    ``getppid()`` is 0 whether or not C lives, so the pipe tells whether C died before G's
+    parent-death signal was armed."""
     launcher.die_with_parent()
+    if select.select([alive], [], [], 0)[0]:  # end of file: C is gone already
+        os._exit(128 + int(signal.SIGKILL))
+    os.close(alive)
     launcher.setup_mounts(config)
     launcher._mount("proc", "/proc", "proc", launcher.MS_NOSUID | launcher.MS_NODEV, None)
     os.chdir(config["workdir"])
@@ -165,15 +172,18 @@ def _serve_one(connection: socket.socket) -> None:
         config = json.load(handle)
     os.setsid()
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID), "unshare")
+    alive, held = os.pipe()
     init = os.fork()
     if init == 0:
         try:
             connection.close()  # the lifeline stays with C, out of the kernel's reach
-            os._exit(_namespace_init(config, argv, env))
+            os.close(held)
+            os._exit(_namespace_init(config, argv, env, alive))
         except BaseException as error:
             print(f"sandbox zygote: {error}", file=sys.stderr)
             os._exit(127)
 
+    os.close(alive)  # C keeps ``held`` open until it ends
     # No threads here: after unshare(CLONE_NEWPID) this process cannot start one. One loop
     # waits for the client's words (signals to relay; its end) and for G's end (a pidfd).
     watched = os.pidfd_open(init)
