@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from grader import course as courses  # noqa: E402
 from grader.engine.autograde import GradingOptions, load_course, prepare  # noqa: E402
 from grader.engine.gradebook import recorded_scores  # noqa: E402
 from grader.engine.kernel import Timeouts  # noqa: E402
+from tests.net import free_port  # noqa: E402
 
 
 def _env() -> dict[str, str]:
@@ -130,9 +130,7 @@ def bench(assignment: str, scratch: Path, students: int, scheduler: str | None) 
 @contextlib.contextmanager
 def hand_cluster(workers: int, scratch: Path) -> Iterator[str]:
     """``dask scheduler`` and ``dask worker --nworkers WORKERS``, as started by hand."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).parent / "dask")
     log = (scratch / f"cluster-{workers}.log").open("wb")

@@ -7,7 +7,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,22 +16,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.browser import chromium, needs_chromium
+from tests.net import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 NOTEBOOK = ROOT / "release" / "overfitting-he" / "Overfitting.ipynb"
 SCREENSHOT = ROOT / "autograded" / "hebrew-notebook-browser.png"
 START_TIMEOUT_S = 90
 
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium package is not installed"
-)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +44,7 @@ def jupyterlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false"}')  # no "get notified about news?" toast
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
@@ -110,39 +102,29 @@ def _stop(server: subprocess.Popen) -> None:
 
 
 def test_hebrew_notebook_renders_right_to_left_and_runs(jupyterlab: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="he-IL")
-            page.goto(jupyterlab)
-            rtl = page.locator('.jp-RenderedMarkdown div[dir="rtl"][lang="he"]').first
-            rtl.wait_for(timeout=60_000)
-            assert page.evaluate("e => getComputedStyle(e).direction", rtl.element_handle()) == (
-                "rtl"
-            )
-            heading = rtl.locator("h1")
-            assert "Overfitting" in heading.inner_text()
-            assert any("\u0590" <= c <= "\u05ff" for c in rtl.inner_text())
-            # the markdown inside the wrapper is rendered: a list, bold text
-            assert rtl.locator("ol li").count() == 5 and rtl.locator("strong").count() >= 1
-            # a code block stays left to right
-            code = page.locator(".jp-CodeCell .cm-content").first
-            assert page.evaluate("e => getComputedStyle(e).direction", code.element_handle()) == (
-                "ltr"
-            )
-            # run the first code cell (imports; sets the checks' language): it gets a count
-            cell = page.locator(".jp-CodeCell").first
-            cell.locator(".cm-content").click()
-            page.keyboard.press("Shift+Enter")
-            prompt = cell.locator(".jp-InputPrompt")
-            page.wait_for_function(
-                "e => /\\[1\\]/.test(e.textContent)", arg=prompt.element_handle(), timeout=300_000
-            )
-            assert cell.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT))
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="he-IL")
+        page.goto(jupyterlab)
+        rtl = page.locator('.jp-RenderedMarkdown div[dir="rtl"][lang="he"]').first
+        rtl.wait_for(timeout=60_000)
+        assert page.evaluate("e => getComputedStyle(e).direction", rtl.element_handle()) == ("rtl")
+        heading = rtl.locator("h1")
+        assert "Overfitting" in heading.inner_text()
+        assert any("\u0590" <= c <= "\u05ff" for c in rtl.inner_text())
+        # the markdown inside the wrapper is rendered: a list, bold text
+        assert rtl.locator("ol li").count() == 5 and rtl.locator("strong").count() >= 1
+        # a code block stays left to right
+        code = page.locator(".jp-CodeCell .cm-content").first
+        assert page.evaluate("e => getComputedStyle(e).direction", code.element_handle()) == ("ltr")
+        # run the first code cell (imports; sets the checks' language): it gets a count
+        cell = page.locator(".jp-CodeCell").first
+        cell.locator(".cm-content").click()
+        page.keyboard.press("Shift+Enter")
+        prompt = cell.locator(".jp-InputPrompt")
+        page.wait_for_function(
+            "e => /\\[1\\]/.test(e.textContent)", arg=prompt.element_handle(), timeout=300_000
+        )
+        assert cell.locator(".jp-OutputArea-output[data-mime-type*='error']").count() == 0
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from grader.engine.gradebook import recorded_scores
 from grader.engine.progress import Progress
 from grader.engine.schedule import ClusterOptions
 from grader.engine.task import FixedLabels
+from tests.net import free_port
 
 from .conftest import TOY_LABELS, options, submit, tool_env, toy_labels
 
@@ -326,19 +326,13 @@ def test_killing_the_grader_leaves_no_process(course: Path, tmp_path: Path, how:
 # --- workers that cannot see the course -------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def blind_cluster(course: Path, tmp_path: Path) -> Iterator[str]:
     """A Dask scheduler, and one worker in a mount namespace with an empty tmpfs over the
     course folder: the worker cannot see the course. Yields the scheduler's address."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare to hide the course folder from the worker")
-    port = _free_port()
+    port = free_port()
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).parent / "dask")
     env = {**tool_env(), "TMPDIR": str(tmp_path)}

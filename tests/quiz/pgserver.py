@@ -11,13 +11,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.net import free_port
 
 USER = "grader"
 DEBIAN_BIN = Path("/usr/lib/postgresql")
@@ -39,13 +40,6 @@ def find_bin_dir() -> Path:
         "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
         "apt-get install postgresql (.ci/run does)"
     )
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

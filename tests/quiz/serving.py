@@ -7,7 +7,6 @@ on exit.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +15,7 @@ from typing import Any
 
 import uvicorn
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+from tests.net import free_port
 
 
 @contextmanager

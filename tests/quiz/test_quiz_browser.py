@@ -3,104 +3,71 @@ takes the Hebrew pre-quiz through a personal link on a real uvicorn server."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
-
+from tests.browser import chromium, needs_chromium
 from tests.quiz.conftest import INSTRUCTOR, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = ROOT / "autograded" / "quiz-browser-he.png"
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-    reason="Debian's chromium package is not installed (.ci/run installs it)",
-)
+@needs_chromium
 def test_hebrew_pre_quiz_end_to_end(live, token, bank):
-    from playwright.sync_api import sync_playwright
-
     quiz = bank["frameworks-pre"]
     link = f"{live['url']}/quiz/frameworks-pre?token={token('browser-student')}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_page(locale="he-IL")
-            page.goto(link)
-            page.click("#lang-he")  # the language picker
-            page.wait_for_selector("#quiz-form")
-            assert page.evaluate("document.documentElement.lang") == "he"
-            assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
-            legend = page.locator("#q-q01 legend")
-            assert (
-                page.evaluate("e => getComputedStyle(e).direction", legend.element_handle())
-                == "rtl"
-            )
-            # answer: every question right except q02 (a wrong option), q03 left empty
-            for q in quiz.questions:
-                if q.id == "q03":
-                    continue
-                if q.type == "numeric":
-                    page.fill(f"#in-{q.id}", f"{q.answer:g}")
-                    continue
-                chosen = q.correct_ids if q.id != "q02" else ("a",)
-                for oid in chosen:
-                    page.check(f'#q-{q.id} input[value="{oid}"]')
-            page.click("#submit")
-            result = page.wait_for_selector("#result-1 .score")
-            expected = quiz.max_score - 2  # q02 and q03 are worth 1 point each
-            assert result.inner_text() == f"{expected:g} / {quiz.max_score:g}"
-            wrong = page.locator('#result-1 li.q-result.wrong[data-question="q02"]')
-            assert wrong.count() == 1
-            assert "לא:" in wrong.inner_text()  # the Hebrew per-option feedback is shown
-            assert page.locator("#attempts-left").inner_text() == "0"
-            SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(locale="he-IL")
+        page.goto(link)
+        page.click("#lang-he")  # the language picker
+        page.wait_for_selector("#quiz-form")
+        assert page.evaluate("document.documentElement.lang") == "he"
+        assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
+        legend = page.locator("#q-q01 legend")
+        assert page.evaluate("e => getComputedStyle(e).direction", legend.element_handle()) == "rtl"
+        # answer: every question right except q02 (a wrong option), q03 left empty
+        for q in quiz.questions:
+            if q.id == "q03":
+                continue
+            if q.type == "numeric":
+                page.fill(f"#in-{q.id}", f"{q.answer:g}")
+                continue
+            chosen = q.correct_ids if q.id != "q02" else ("a",)
+            for oid in chosen:
+                page.check(f'#q-{q.id} input[value="{oid}"]')
+        page.click("#submit")
+        result = page.wait_for_selector("#result-1 .score")
+        expected = quiz.max_score - 2  # q02 and q03 are worth 1 point each
+        assert result.inner_text() == f"{expected:g} / {quiz.max_score:g}"
+        wrong = page.locator('#result-1 li.q-result.wrong[data-question="q02"]')
+        assert wrong.count() == 1
+        assert "לא:" in wrong.inner_text()  # the Hebrew per-option feedback is shown
+        assert page.locator("#attempts-left").inner_text() == "0"
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
     stored = live["store"].attempts("frameworks-pre", "browser-student")
     assert [(a.number, a.lang, a.score) for a in stored] == [(1, "he", quiz.max_score - 2)]
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).exists() and not shutil.which("chromium"),
-    reason="Debian's chromium package is not installed (.ci/run installs it)",
-)
+@needs_chromium
 def test_instructor_signs_in_once_and_every_dashboard_link_works_by_clicking(live):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            page = browser.new_context(accept_downloads=True).new_page()
-            page.goto(f"{live['url']}/instructor")
-            page.fill("#instructor-token", INSTRUCTOR)
-            page.click("#sign-in")
-            page.wait_for_selector("#logout-form")
-            assert page.url == f"{live['url']}/instructor"  # no token in the address
-            assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
-            with page.expect_download() as download:
-                page.click("#export-frameworks-pre")
-            assert download.value.suggested_filename == "frameworks-pre-attempts.csv"
-            csv_text = Path(download.value.path()).read_text(encoding="utf-8")
-            assert csv_text.startswith("student,attempt,submitted_at,score,max_score,q01,")
-            page.click("#stats-json")
-            assert "frameworks-post" in page.inner_text("body")
-            page.go_back()
-            page.click("#sign-out")
-            page.wait_for_selector("#login-form")
-            page.goto(f"{live['url']}/api/instructor/stats")
-            assert "sign in" in page.inner_text("body")  # the cookie is gone
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_context(accept_downloads=True).new_page()
+        page.goto(f"{live['url']}/instructor")
+        page.fill("#instructor-token", INSTRUCTOR)
+        page.click("#sign-in")
+        page.wait_for_selector("#logout-form")
+        assert page.url == f"{live['url']}/instructor"  # no token in the address
+        assert page.evaluate("document.cookie") == ""  # HttpOnly: scripts cannot read it
+        with page.expect_download() as download:
+            page.click("#export-frameworks-pre")
+        assert download.value.suggested_filename == "frameworks-pre-attempts.csv"
+        csv_text = Path(download.value.path()).read_text(encoding="utf-8")
+        assert csv_text.startswith("student,attempt,submitted_at,score,max_score,q01,")
+        page.click("#stats-json")
+        assert "frameworks-post" in page.inner_text("body")
+        page.go_back()
+        page.click("#sign-out")
+        page.wait_for_selector("#login-form")
+        page.goto(f"{live['url']}/api/instructor/stats")
+        assert "sign in" in page.inner_text("body")  # the cookie is gone

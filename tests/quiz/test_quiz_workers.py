@@ -17,8 +17,8 @@ import httpx
 
 from grader.quiz import tokens
 from grader.quiz.store import Store
+from tests.net import free_port
 from tests.quiz.conftest import BANK_DIR, ROOT, correct_answers
-from tests.quiz.pgserver import free_port
 
 BOTH_DATABASES = True  # the server runs once on SQLite and once on PostgreSQL
 POST = "frameworks-post"  # two attempts allowed

@@ -134,7 +134,12 @@ def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -
     return found
 
 
-def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
+def grade_variants(
+    scratch: Path, assignment: str, name: str, with_alternatives: bool = True
+) -> Graded:
+    """The reference, the untouched release, a messy copy, every mutant and (optionally) every
+    alternative set of notebook ``name`` of ``assignment``, submitted in a scratch course and
+    graded in one plain ``nbgrader autograde`` run; the alternative sets then by the engine."""
     source = ROOT / "source" / assignment / f"{name}.ipynb"
     root = scratch / "course"
     (root / "source" / assignment).mkdir(parents=True)
@@ -150,7 +155,7 @@ def _grade_variants(scratch: Path, assignment: str, name: str) -> Graded:
     }
     for mutant in mutants_of(name):
         variants[mutant.student] = mutate(reference, mutant)
-    alternatives = alternatives_of(name)
+    alternatives = alternatives_of(name) if with_alternatives else []
     for alternative in alternatives:
         variants[alternative.student] = replace_answers(reference, alternative.sources())
     for student, variant in variants.items():
@@ -181,7 +186,7 @@ def graded(notebook: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
     """All variants of the module's notebook, graded in one nbgrader run; the alternative
     sets then graded again by the engine in the same scratch course."""
     scratch = tmp_path_factory.mktemp(notebook)
-    graded = _grade_variants(scratch, assignment_of(notebook), notebook)
+    graded = grade_variants(scratch, assignment_of(notebook), notebook)
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in graded.seconds.items())
     print(f"\n{notebook}: {graded.students} students graded; {timing}")  # shown with -s
     return graded
