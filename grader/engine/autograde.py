@@ -44,7 +44,13 @@ from grader.engine.results import (
     write_json_atomic,
 )
 from grader.engine.sandbox import Sandbox, probe
-from grader.engine.schedule import ClusterOptions, GradingFailure, dask_client, run_tasks
+from grader.engine.schedule import (
+    ClusterOptions,
+    GradingFailure,
+    dask_client,
+    fitting_threads,
+    run_tasks,
+)
 from grader.engine.task import (
     AssignmentPlan,
     FixedLabels,
@@ -259,26 +265,52 @@ def _outcomes(
     if not runnable:
         return
     plan = context.plan
-    env = thread_environment(plan.options.threads_per_kernel)
     if cluster is None:  # in this process, one after the other
-        with contextlib.ExitStack() as stack:
-            socket = stack.enter_context(zygote(plan.preload, env)) if plan.preload else None
+        with _warm(plan) as socket:
             for student, (files, fp) in runnable.items():
                 try:
-                    yield grade_files(plan, student, files, fp, socket)
+                    yield grade_files(plan, student, files, fp, socket())
                 except Exception as error:
                     yield GradingFailure(
                         student, f"{type(error).__name__}: {error}", traceback.format_exc()
                     )
         return
-    with dask_client(cluster) as client:
+    if cluster.scheduler is None:  # a local cluster: its zygote imports while it starts
+        threads = plan.options.threads_per_kernel or max(
+            1, (os.cpu_count() or 1) // cluster.local_workers()
+        )
+        plan = _with_threads(plan, threads)
+        with _warm(plan) as socket, dask_client(cluster) as client:
+            yield from run_tasks(client, plan, runnable, socket())
+        return
+    with dask_client(cluster) as client:  # an existing cluster: one zygote per worker
+        if plan.options.threads_per_kernel is None:
+            plan = _with_threads(plan, fitting_threads(client))
         if plan.preload:
+            env = thread_environment(plan.options.threads_per_kernel)
             client.register_plugin(ZygotePlugin(plan.preload, env))  # type: ignore[attr-defined]
         try:
             yield from run_tasks(client, plan, runnable)
         finally:
-            if plan.preload:  # an existing cluster keeps no zygote of ours
+            if plan.preload:  # the cluster keeps no zygote of ours
                 client.unregister_worker_plugin(PLUGIN_NAME)  # type: ignore[attr-defined]
+
+
+def _with_threads(plan: AssignmentPlan, threads: int) -> AssignmentPlan:
+    """The plan with a numeric-thread budget per kernel (a share of each machine's cores)."""
+    log.info("numeric threads per kernel: %d", threads)
+    options = dataclasses.replace(plan.options, threads_per_kernel=threads)
+    return dataclasses.replace(plan, options=options)
+
+
+@contextlib.contextmanager
+def _warm(plan: AssignmentPlan) -> Iterator[Callable[[], str | None]]:
+    """This process's zygote for the plan's libraries, started now (none for cold kernels)."""
+    if not plan.preload:
+        yield lambda: None
+        return
+    with zygote(plan.preload, thread_environment(plan.options.threads_per_kernel)) as ready:
+        yield ready
 
 
 def autograde(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -53,11 +52,8 @@ def run_autograde(args: argparse.Namespace) -> int:
     course = load_course(Path(args.root))
     limits = Limits(memory_bytes=int(args.memory_mb) * 2**20 if args.memory_mb else None)
     cluster = None
-    threads = args.threads
     if not args.serial:
         cluster = ClusterOptions(workers=args.workers, scheduler=args.scheduler)
-        if threads is None and not args.scheduler:
-            threads = max(1, (os.cpu_count() or 1) // cluster.local_workers())
     options = GradingOptions(
         timeouts=Timeouts(cell=args.timeout_cell, notebook=args.timeout_notebook),
         policy=SandboxPolicy(
@@ -67,7 +63,7 @@ def run_autograde(args: argparse.Namespace) -> int:
         output_limits=OutputLimits(
             max_lines=args.max_output_lines, max_bytes=args.max_output_bytes
         ),
-        threads_per_kernel=threads,
+        threads_per_kernel=args.threads,
         warm=not args.cold,
     )
     progress = Progress(total=0)
@@ -180,7 +176,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--threads",
         type=int,
         metavar="N",
-        help="numeric-library threads per kernel (default: cores / workers)",
+        help="numeric-library threads per kernel (default: each machine's cores / its kernels "
+        "at once)",
     )
     auto.add_argument(
         "--max-output-lines",

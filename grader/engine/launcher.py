@@ -191,10 +191,20 @@ def run(config: dict, argv: list[str]) -> int:
             print(f"sandbox launcher: {error}", file=sys.stderr)
         os._exit(127)
 
+    # SIGINT reaches the kernel through its process group; the others are forwarded.
+    return supervise(pid, forwarded=(signal.SIGTERM, signal.SIGHUP))
+
+
+def supervise(child: int, forwarded: tuple[signal.Signals, ...]) -> int:
+    """Wait for ``child`` as PID 1 of a namespace: reap every orphan, pass the ``forwarded``
+    signals on to it (and ignore SIGINT, SIGTERM and SIGHUP otherwise), and when it ends kill
+    everything left in the namespace (a fork bomb's children included). Returns the child's
+    exit status (``128 + signal`` when a signal ended it)."""
+
     def forward(signum: int, _frame: object) -> None:
-        if signum != signal.SIGINT:  # SIGINT reaches the kernel through its process group
+        if signum in forwarded:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signum)
+                os.kill(child, signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, forward)
@@ -206,7 +216,7 @@ def run(config: dict, argv: list[str]) -> int:
             break
         except InterruptedError:
             continue
-        if done == pid:
+        if done == child:
             status = _status(wait_status)
             if os.getpid() == 1:
                 with contextlib.suppress(ProcessLookupError):

@@ -26,13 +26,14 @@ import json
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,6 +79,8 @@ PASSED_ENV = (
 #: Concurrent sandboxed kernels on one machine: each holds its own user (``grader-sandbox-K``),
 #: so that the process limit (RLIMIT_NPROC, counted per user) of one student never binds another.
 USER_SLOTS = 64
+#: How long what is left of a slot user's earlier kernel may take to die.
+SLOT_CLEAR_TIMEOUT_S = 10.0
 #: Where the slots' lock files live: one folder for the whole machine, whatever ``TMPDIR`` says.
 SLOT_LOCKS = Path(
     "/run/lock/grader-sandbox" if os.access("/run/lock", os.W_OK) else "/tmp/grader-sandbox"
@@ -248,6 +251,36 @@ def user_slot(base: str, lock_dir: Path | None = None) -> Iterator[str]:
     raise SandboxError(f"all {USER_SLOTS} sandbox users are busy; run fewer graders at once")
 
 
+def processes_of(uid: int) -> list[int]:
+    """The processes (zombies included) whose ``/proc`` entry belongs to ``uid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+            except FileNotFoundError:  # it ended while we looked
+                continue
+    return found
+
+
+def end_processes_of(uid: int, timeout: float = SLOT_CLEAR_TIMEOUT_S) -> None:
+    """Kill what is left under the sandbox user ``uid`` and wait until it is gone, so that each
+    kernel starts its user with no process: the children of an earlier kernel (a fork bomb's,
+    say) die after their kernel ends, and would count against the next one's process limit.
+    Raises :class:`SandboxError` if they outlast ``timeout`` seconds."""
+    if uid == 0:
+        raise SandboxError("refusing to clear the processes of root")
+    deadline = time.monotonic() + timeout
+    while left := processes_of(uid):
+        if time.monotonic() > deadline:
+            raise SandboxError(f"processes of sandbox user {uid} do not end: {left[:5]}")
+        for pid in left:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.05)
+
+
 def kernel_python_path(staging: Path) -> Path:
     """Copy the kernel-side modules of ``grader`` (checks, evidence, data) into ``staging``.
 
@@ -334,7 +367,9 @@ class Sandbox:
         """A user of the pool, held until ``stack`` closes (None: no user switch here)."""
         if not (self.capabilities.root and self.capabilities.unshare):
             return None, None
-        return ensure_user(stack.enter_context(user_slot(self.policy.user)))
+        uid, gid = ensure_user(stack.enter_context(user_slot(self.policy.user)))
+        end_processes_of(uid)
+        return uid, gid
 
     def _environment(self, workdir: str, runtime: Path, extra: Mapping[str, str]) -> dict[str, str]:
         bindir = str(Path(python_executable()).parent)

@@ -26,6 +26,9 @@ from grader.engine.task import AssignmentPlan, GradedSubmission, grade_files
 
 log = logging.getLogger(__name__)
 
+#: What a worker runs for each submission (its imports take seconds: done at the worker's start).
+WORKER_MODULE = "grader.engine.task"
+
 
 @dataclass(frozen=True)
 class ClusterOptions:
@@ -85,17 +88,40 @@ def dask_client(options: ClusterOptions) -> Iterator[object]:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                preload=[WORKER_MODULE],  # imported while the workers start, not in a task
             ) as cluster,
             Client(cluster) as client,
         ):
             yield client
 
 
+def fitting_threads(client: object) -> int:
+    """Numeric-library threads per kernel that fit every machine of the cluster: each host's
+    cores divided by the kernels it runs at once (its workers' threads), the smallest over the
+    hosts. A cluster started by hand gets the same budget a local one does."""
+    info = client.scheduler_info()  # type: ignore[attr-defined]
+    cores = client.run(os.cpu_count)  # type: ignore[attr-defined]
+    kernels: dict[str, int] = {}
+    host_cores: dict[str, int] = {}
+    for address, worker in info.get("workers", {}).items():
+        host = worker.get("host", address)
+        kernels[host] = kernels.get(host, 0) + int(worker.get("nthreads", 1))
+        host_cores[host] = int(cores.get(address) or 1)
+    if not kernels:
+        return 1
+    return max(1, min(host_cores[h] // max(1, kernels[h]) for h in kernels))
+
+
 def run_tasks(
-    client: object, plan: AssignmentPlan, submissions: Mapping[str, tuple[dict[str, bytes], str]]
+    client: object,
+    plan: AssignmentPlan,
+    submissions: Mapping[str, tuple[dict[str, bytes], str]],
+    zygote: str | None = None,
 ) -> Iterator[GradedSubmission | GradingFailure]:
     """Grade ``submissions`` (student -> (files, fingerprint)) on ``client``'s cluster, yielding
-    each outcome as it finishes. Cancels what is left if the caller stops early."""
+    each outcome as it finishes. Kernels are forked from ``zygote`` (a socket on the workers'
+    machine) when given, else from each worker's own zygote if it has one. Cancels what is left
+    if the caller stops early."""
     from distributed import as_completed
 
     if not submissions:
@@ -104,8 +130,9 @@ def run_tasks(
     shared = client.scatter(plan, broadcast=True, hash=False)  # type: ignore[attr-defined]
     futures = {}
     for student, (files, fp) in submissions.items():
+        key = f"grade-{run}-{student}"
         future = client.submit(  # type: ignore[attr-defined]
-            grade_files, shared, student, files, fp, key=f"grade-{run}-{student}", pure=False
+            grade_files, shared, student, files, fp, zygote, key=key, pure=False
         )
         futures[future.key] = (student, future)
     try:

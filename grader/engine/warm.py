@@ -1,12 +1,13 @@
-"""Warm kernels: one zygote per grading process imports the assignment's heavy libraries once.
+"""Warm kernels: a zygote imports the assignment's heavy libraries once and forks every kernel.
 
 Which libraries: those of :data:`PRELOADABLE` that the assignment's source notebooks import
-(:func:`preload_for`), plus the kernel itself (``ipykernel``). The zygote
-(:mod:`grader.engine.zygote`) runs as long as the grading process that started it
-(:func:`zygote`, a context manager; on a Dask worker, :class:`ZygotePlugin`), dies with it, and
-forks one sandboxed kernel per notebook; no kernel is ever reused. Grading without a zygote
-(``--cold``, or where the sandbox runs without root) starts each kernel from scratch, with the
-same sandbox and the same results.
+(:func:`preload_for`), plus the kernel itself (``ipykernel``). Where the zygote runs: grading in
+this process or on a local cluster, one zygote of the grading process serves every worker of the
+machine (:func:`zygote`, a context manager that starts it at once, so that its imports overlap
+the cluster's start); on an existing cluster, each worker starts its own (:class:`ZygotePlugin`).
+A zygote dies with the process that started it and forks one sandboxed kernel per notebook; no
+kernel is ever reused. Grading without a zygote (``--cold``, or where the sandbox runs without
+root) starts each kernel from scratch, with the same sandbox and the same results.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -31,8 +32,18 @@ ZYGOTE = Path(__file__).with_name("zygote.py")
 CLIENT = Path(__file__).with_name("zygote_client.py")
 PLUGIN_NAME = "grader-zygote"
 
-#: Libraries worth importing once per worker instead of once per notebook (seconds each).
-PRELOADABLE = ("numpy", "torch", "tensorflow", "keras", "lightning", "sklearn", "scipy")
+#: Libraries worth importing once instead of once per notebook (seconds each): the name a
+#: notebook imports -> the module the zygote imports.
+PRELOADABLE = {
+    "numpy": "numpy",
+    "torch": "torch",
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "lightning": "lightning",
+    "sklearn": "sklearn",
+    "scipy": "scipy",
+    "matplotlib": "matplotlib.pyplot",  # with the kernels' backend (Agg), no figure yet
+}
 #: Always preloaded: the kernel.
 KERNEL_MODULES = ("ipykernel.kernelapp",)
 #: How long the zygote may take to import its libraries.
@@ -62,7 +73,7 @@ def preload_for(sources: Iterable[str]) -> tuple[str, ...]:
     wanted: set[str] = set()
     for source in sources:
         wanted |= _imported(source)
-    return (*(m for m in PRELOADABLE if m in wanted), *KERNEL_MODULES)
+    return (*(module for name, module in PRELOADABLE.items() if name in wanted), *KERNEL_MODULES)
 
 
 def zygote_environment(extra: Mapping[str, str]) -> dict[str, str]:
@@ -113,13 +124,30 @@ def stop_zygote(process: subprocess.Popen[str], path: Path) -> None:
 
 
 @contextlib.contextmanager
-def zygote(modules: Iterable[str], env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """A running zygote with ``modules`` imported; yields its socket's path. Stopped on exit."""
+def zygote(
+    modules: Iterable[str], env: Mapping[str, str] | None = None
+) -> Iterator[Callable[[], str | None]]:
+    """A zygote that starts importing ``modules`` now, while the caller goes on (starting a
+    cluster, reading submissions). Yields a function that waits until it is ready and returns
+    its socket's path, or None (with a warning) when it could not start: kernels then start
+    cold. Stopped on exit."""
     process, path = start_zygote(modules, env)
+    outcome: list[str | None] = []
+
+    def ready() -> str | None:
+        if not outcome:
+            try:
+                wait_ready(process)
+            except ZygoteError as error:
+                log.warning("%s; kernels start without preloaded libraries", error)
+                outcome.append(None)
+            else:
+                log.info("kernel zygote ready with %s", ", ".join(modules))
+                outcome.append(str(path))
+        return outcome[0]
+
     try:
-        wait_ready(process)
-        log.info("kernel zygote ready with %s", ", ".join(modules))
-        yield str(path)
+        yield ready
     finally:
         stop_zygote(process, path)
 

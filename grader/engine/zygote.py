@@ -138,25 +138,8 @@ def _namespace_init(config: dict, argv: list[str], env: dict[str, str], alive: i
             os._exit(127)
         os._exit(0)
 
-    def forward(signum: int, _frame: object) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(kernel, signum)
-
-    for name in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(name, forward)
-    status = 0
-    while True:
-        try:
-            done, wait_status = os.wait()
-        except ChildProcessError:
-            break
-        except InterruptedError:
-            continue
-        if done == kernel:
-            status = launcher._status(wait_status)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signal.SIGKILL)  # everything else in the namespace
-    return status
+    # The client's signals arrive at G (relayed by C): all three go on to the kernel.
+    return launcher.supervise(kernel, forwarded=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
 
 
 def _serve_one(connection: socket.socket) -> None:

@@ -23,7 +23,7 @@ from grader.engine import judge
 from grader.engine.autograde import autograde, load_course
 from grader.engine.gradebook import recorded_scores
 from grader.engine.progress import Progress
-from grader.engine.schedule import ClusterOptions
+from grader.engine.schedule import ClusterOptions, fitting_threads
 from grader.engine.task import FixedLabels
 from tests.net import free_port
 
@@ -386,3 +386,101 @@ def test_workers_need_not_see_the_course(course: Path, blind_cluster: str) -> No
     assert _document(course, "far")["score"] == 7
     assert _document(course, "far-wrong")["score"] == 3
     assert {r.state for r in progress.rows.values()} == {"graded"}
+
+
+# --- a Dask worker killed mid-class -------------------------------------------------------------
+
+WORKER_FLAGS = ("--no-nanny", "--no-dashboard")
+SLOW_DOUBLE = "import time\ntime.sleep(6)\n\ndef double(x):\n    return 2 * x\n"
+
+
+def _dask_worker(address: str, scratch: Path, mark: str, log: Path) -> subprocess.Popen:
+    """``dask worker`` without a nanny (the process that grades is the one killed), marked."""
+    scratch.mkdir()
+    dask = str(Path(sys.executable).parent / "dask")
+    env = {**tool_env(), "TMPDIR": str(scratch), "GRADER_TEST_MARK": mark}
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", *WORKER_FLAGS],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
+    course: Path, tmp_path: Path
+) -> None:
+    import threading
+
+    for student in ("s1", "s2", "s3"):
+        submit(course, student, {"answer_double": SLOW_DOUBLE})
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    with (tmp_path / "scheduler.log").open("wb") as output:
+        scheduler = subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            env=tool_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
+    scratch = {name: tmp_path / name for name in marks}
+    workers = {
+        name: _dask_worker(address, scratch[name], marks[name], tmp_path / f"{name}.log")
+        for name in marks
+    }
+    progress = Progress(total=0, live=False)
+    errors: list[BaseException] = []
+
+    def grade() -> None:
+        try:
+            autograde(
+                load_course(course),
+                "demo",
+                options(),
+                cluster=ClusterOptions(scheduler=address),
+                progress=progress,
+                labels=toy_labels,
+            )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    grading = threading.Thread(target=grade)
+    try:
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+            # two one-thread workers on this machine: each kernel gets half of its cores
+            assert fitting_threads(client) == max(1, (os.cpu_count() or 1) // 2)
+        grading.start()
+        assert _wait(lambda: _kernels(scratch["doomed"]) >= 1, 180), "no kernel on the worker"
+        assert _ours(marks["doomed"], scratch["doomed"]), "the worker's processes are not seen"
+        workers["doomed"].kill()
+        workers["doomed"].wait(timeout=30)
+        gone = _wait(lambda: not _ours(marks["doomed"], scratch["doomed"]), 20)
+        assert gone, (
+            f"left behind by the killed worker: {_ours(marks['doomed'], scratch['doomed'])}"
+        )
+        grading.join(timeout=300)
+        assert not grading.is_alive(), "grading did not finish after losing a worker"
+    finally:
+        for process in (*workers.values(), scheduler):
+            process.terminate()
+        for process in (*workers.values(), scheduler):
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for name, mark in marks.items():
+            for pid in _ours(mark, scratch[name]):
+                os.kill(pid, signal.SIGKILL)
+        grading.join(timeout=60)
+    assert not errors, errors
+    # the submission the lost worker held was graded again on the other one
+    assert {s: r.state for s, r in progress.rows.items()} == dict.fromkeys(
+        ("s1", "s2", "s3"), "graded"
+    )
+    assert [_document(course, s)["score"] for s in ("s1", "s2", "s3")] == [7, 7, 7]

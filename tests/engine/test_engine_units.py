@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
 import signal
+import subprocess
+import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -15,7 +20,13 @@ from grader import data
 from grader.engine import judge, tamper
 from grader.engine.kernel import describe_exit
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
-from grader.engine.sandbox import dataset_mask_paths
+from grader.engine.sandbox import (
+    SandboxError,
+    dataset_mask_paths,
+    end_processes_of,
+    ensure_user,
+    processes_of,
+)
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
 from grader.engine.submission import (
     MasterCell,
@@ -296,3 +307,24 @@ def test_a_dataset_this_machine_lacks_is_left_out(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(data, "KERAS_MNIST", tmp_path / "no-keras.npz")
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
     assert write_sealed(tmp_path / "sealed", ("mnist",)) == ()
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("setpriv"), reason="needs root to run as another user"
+)
+def test_a_slot_user_starts_with_no_process_left_from_an_earlier_kernel() -> None:
+    uid, gid = ensure_user("grader-sandbox-cleanup-test")  # not a slot any grader uses
+    who = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+    leftover = subprocess.Popen([*who, "sh", "-c", "sleep 60 & sleep 60 & wait"])
+    reaper = threading.Thread(target=leftover.wait)  # the test is the shell's parent: reap it
+    reaper.start()
+    deadline = time.monotonic() + 10
+    while len(processes_of(uid)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(processes_of(uid)) == 3  # the shell and its two children
+    end_processes_of(uid)
+    assert processes_of(uid) == []
+    reaper.join(timeout=10)
+    assert leftover.returncode == -signal.SIGKILL
+    with pytest.raises(SandboxError):
+        end_processes_of(0)
