@@ -159,8 +159,9 @@ def hand_cluster(workers: int, scratch: Path) -> Iterator[str]:
         log.close()
 
 
-def scaling(assignment: str, scratch: Path, students: int) -> dict[int, float]:
-    """Wall time of ``grader autograde --scheduler`` on hand-started clusters of 1 and 2."""
+def scaling(assignment: str, scratch: Path, students: int) -> dict[int, tuple[float, float]]:
+    """Wall time of ``grader autograde --scheduler`` on hand-started clusters of 1 and 2
+    workers, and the notebooks' own compute time in each."""
     base = build_class(assignment, scratch / f"{assignment}-scaling", students)
     prepare(load_course(base), assignment, GradingOptions(timeouts=Timeouts()))
     times = {}
@@ -169,7 +170,8 @@ def scaling(assignment: str, scratch: Path, students: int) -> dict[int, float]:
         shutil.copytree(base, copy)
         grader = [str(Path(sys.executable).parent / "grader"), "autograde", assignment]
         with hand_cluster(workers, scratch) as address:
-            times[workers] = _timed([*grader, "--force", "--scheduler", address], copy)
+            wall = _timed([*grader, "--force", "--scheduler", address], copy)
+        times[workers] = (wall, notebook_seconds(copy, assignment))
     return times
 
 
@@ -182,7 +184,7 @@ def main() -> int:
     parser.add_argument("--scaling", action="store_true", help="hand-started clusters of 1, 2")
     args = parser.parse_args()
     rows = []
-    scaled = {}
+    scaled: dict[str, dict[int, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
         for assignment in args.assignments:
             rows.append(bench(assignment, Path(scratch), args.students, args.scheduler))
@@ -210,10 +212,17 @@ def main() -> int:
             line += f" {row['cluster']:.1f} |"
         print(line)
     if scaled:
-        print("\n| assignment | 1 hand-started worker s | 2 workers s | speed-up |")
-        print("|---|---|---|---|")
+        print(
+            "\n| assignment | 1 hand-started worker s | 2 workers s | speed-up "
+            "| notebooks' compute s (1 / 2) |"
+        )
+        print("|---|---|---|---|---|")
         for assignment, times in scaled.items():
-            print(f"| {assignment} | {times[1]:.1f} | {times[2]:.1f} | {times[1] / times[2]:.2f} |")
+            (one, compute1), (two, compute2) = times[1], times[2]
+            print(
+                f"| {assignment} | {one:.1f} | {two:.1f} | {one / two:.2f} "
+                f"| {compute1:.1f} / {compute2:.1f} |"
+            )
     return 0
 
 

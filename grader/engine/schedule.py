@@ -23,11 +23,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from grader.engine.task import AssignmentPlan, GradedSubmission, grade_files
+from grader.engine.warm import GRADING_MODULE
 
 log = logging.getLogger(__name__)
-
-#: What a worker runs for each submission (its imports take seconds: done at the worker's start).
-WORKER_MODULE = "grader.engine.task"
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,7 @@ def dask_client(options: ClusterOptions) -> Iterator[object]:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
-                preload=[WORKER_MODULE],  # imported while the workers start, not in a task
+                preload=[GRADING_MODULE],  # imported while the workers start, not in a task
             ) as cluster,
             Client(cluster) as client,
         ):

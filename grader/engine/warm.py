@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import importlib
 import logging
 import os
 import shutil
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 ZYGOTE = Path(__file__).with_name("zygote.py")
 CLIENT = Path(__file__).with_name("zygote_client.py")
 PLUGIN_NAME = "grader-zygote"
+#: What a worker runs for each submission; its imports take seconds, so workers do them early.
+GRADING_MODULE = "grader.engine.task"
 
 #: Libraries worth importing once instead of once per notebook (seconds each): the name a
 #: notebook imports -> the module the zygote imports.
@@ -171,6 +174,8 @@ class ZygotePlugin(WorkerPlugin):
         """Start the zygote (called by Dask on each worker)."""
         self._running = start_zygote(self.modules, self.env)
         loop = asyncio.get_running_loop()
+        # the grading code's imports (seconds) overlap the zygote's, not the first submission
+        await loop.run_in_executor(None, importlib.import_module, GRADING_MODULE)
         try:
             await loop.run_in_executor(None, wait_ready, self._running[0])
         except ZygoteError as error:  # grading goes on with cold kernels
