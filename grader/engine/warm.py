@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 import os
@@ -22,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -51,10 +52,6 @@ PRELOADABLE = {
 KERNEL_MODULES = ("ipykernel.kernelapp",)
 #: How long the zygote may take to import its libraries.
 START_TIMEOUT_S = 600.0
-
-
-class ZygoteError(RuntimeError):
-    """The zygote could not be started (the reason is in the message)."""
 
 
 def _imported(source: str) -> set[str]:
@@ -112,11 +109,19 @@ def start_zygote(
     return process, folder / "socket"
 
 
-def wait_ready(process: subprocess.Popen[str]) -> None:
-    """Block until the zygote has imported its libraries; :class:`ZygoteError` if it died."""
+def wait_ready(process: subprocess.Popen[str], path: Path, modules: Sequence[str]) -> str | None:
+    """Block until the zygote has imported its libraries; its socket's path, or None (with a
+    warning) when it died first: grading goes on with cold kernels."""
     assert process.stdout is not None
     if process.stdout.readline().strip() != "ready":
-        raise ZygoteError(f"the kernel zygote did not start (exit status {process.poll()})")
+        log.warning(
+            "the kernel zygote did not start (exit status %s); kernels start without preloaded "
+            "libraries",
+            process.poll(),
+        )
+        return None
+    log.info("kernel zygote ready with %s", ", ".join(modules))
+    return str(path)
 
 
 def stop_zygote(process: subprocess.Popen[str], path: Path) -> None:
@@ -128,29 +133,14 @@ def stop_zygote(process: subprocess.Popen[str], path: Path) -> None:
 
 @contextlib.contextmanager
 def zygote(
-    modules: Iterable[str], env: Mapping[str, str] | None = None
+    modules: Sequence[str], env: Mapping[str, str] | None = None
 ) -> Iterator[Callable[[], str | None]]:
     """A zygote that starts importing ``modules`` now, while the caller goes on (starting a
     cluster, reading submissions). Yields a function that waits until it is ready and returns
-    its socket's path, or None (with a warning) when it could not start: kernels then start
-    cold. Stopped on exit."""
+    its socket's path, or None when it could not start (:func:`wait_ready`). Stopped on exit."""
     process, path = start_zygote(modules, env)
-    outcome: list[str | None] = []
-
-    def ready() -> str | None:
-        if not outcome:
-            try:
-                wait_ready(process)
-            except ZygoteError as error:
-                log.warning("%s; kernels start without preloaded libraries", error)
-                outcome.append(None)
-            else:
-                log.info("kernel zygote ready with %s", ", ".join(modules))
-                outcome.append(str(path))
-        return outcome[0]
-
     try:
-        yield ready
+        yield functools.cache(functools.partial(wait_ready, process, path, modules))
     finally:
         stop_zygote(process, path)
 
@@ -176,12 +166,7 @@ class ZygotePlugin(WorkerPlugin):
         loop = asyncio.get_running_loop()
         # the grading code's imports (seconds) overlap the zygote's, not the first submission
         await loop.run_in_executor(None, importlib.import_module, GRADING_MODULE)
-        try:
-            await loop.run_in_executor(None, wait_ready, self._running[0])
-        except ZygoteError as error:  # grading goes on with cold kernels
-            log.warning("%s; kernels start without preloaded libraries", error)
-            return
-        self.socket = str(self._running[1])
+        self.socket = await loop.run_in_executor(None, wait_ready, *self._running, self.modules)
 
     def teardown(self, worker: object) -> None:
         """Stop the zygote."""

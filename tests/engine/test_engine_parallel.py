@@ -326,43 +326,55 @@ def test_killing_the_grader_leaves_no_process(course: Path, tmp_path: Path, how:
 # --- workers that cannot see the course -------------------------------------------------------
 
 
+DASK = str(Path(sys.executable).parent / "dask")
+
+
+def _dask_scheduler(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """``dask scheduler`` on a free loopback port, as started by hand; and its address."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    return process, f"tcp://127.0.0.1:{port}"
+
+
+def _stop(*processes: subprocess.Popen) -> None:
+    """Terminate ``processes``, then kill whichever is still there after 20 s."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture
 def blind_cluster(course: Path, tmp_path: Path) -> Iterator[str]:
     """A Dask scheduler, and one worker in a mount namespace with an empty tmpfs over the
     course folder: the worker cannot see the course. Yields the scheduler's address."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare to hide the course folder from the worker")
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = str(Path(sys.executable).parent / "dask")
     env = {**tool_env(), "TMPDIR": str(tmp_path)}
-    logs = (tmp_path / "scheduler.log").open("wb"), (tmp_path / "worker.log").open("wb")
-    scheduler = subprocess.Popen(
-        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        env=env,
-        stdout=logs[0],
-        stderr=subprocess.STDOUT,
-    )
-    hide = f"mount -t tmpfs -o size=1m tmpfs {course} && exec {dask} worker {address} "
+    scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", env)
+    hide = f"mount -t tmpfs -o size=1m tmpfs {course} && exec {DASK} worker {address} "
     hide += "--nworkers 1 --nthreads 1 --no-dashboard"
-    worker = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", hide],
-        env=env,
-        stdout=logs[1],
-        stderr=subprocess.STDOUT,
-    )
+    with (tmp_path / "worker.log").open("wb") as output:
+        worker = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", hide],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield address
     finally:
-        for process in (worker, scheduler):
-            process.terminate()
-        for process in (worker, scheduler):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
+        _stop(worker, scheduler)
 
 
 def test_workers_need_not_see_the_course(course: Path, blind_cluster: str) -> None:
@@ -397,11 +409,10 @@ SLOW_DOUBLE = "import time\ntime.sleep(6)\n\ndef double(x):\n    return 2 * x\n"
 def _dask_worker(address: str, scratch: Path, mark: str, log: Path) -> subprocess.Popen:
     """``dask worker`` without a nanny (the process that grades is the one killed), marked."""
     scratch.mkdir()
-    dask = str(Path(sys.executable).parent / "dask")
     env = {**tool_env(), "TMPDIR": str(scratch), "GRADER_TEST_MARK": mark}
     with log.open("wb") as output:
         return subprocess.Popen(
-            [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", *WORKER_FLAGS],
+            [DASK, "worker", address, "--nworkers", "1", "--nthreads", "1", *WORKER_FLAGS],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -415,16 +426,7 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
 
     for student in ("s1", "s2", "s3"):
         submit(course, student, {"answer_double": SLOW_DOUBLE})
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    dask = str(Path(sys.executable).parent / "dask")
-    with (tmp_path / "scheduler.log").open("wb") as output:
-        scheduler = subprocess.Popen(
-            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-            env=tool_env(),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
     marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
     scratch = {name: tmp_path / name for name in marks}
     workers = {
@@ -467,13 +469,7 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
         grading.join(timeout=300)
         assert not grading.is_alive(), "grading did not finish after losing a worker"
     finally:
-        for process in (*workers.values(), scheduler):
-            process.terminate()
-        for process in (*workers.values(), scheduler):
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(*workers.values(), scheduler)
         for name, mark in marks.items():
             for pid in _ours(mark, scratch[name]):
                 os.kill(pid, signal.SIGKILL)
