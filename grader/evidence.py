@@ -24,7 +24,7 @@ MIME_TYPE = "application/vnd.frameworks-grader.evidence+json"
 FORMAT_VERSION = 1
 
 #: The kinds of evidence the engine knows how to judge.
-KINDS = ("values", "gradient", "device", "predictions", "overfitting")
+KINDS = ("values", "gradient", "device", "predictions", "overfitting", "nonlinear", "network", "pick")
 
 #: Largest array (in elements) a single evidence value may carry.
 MAX_ELEMENTS = 2_000_000
@@ -48,6 +48,9 @@ class Evidence:
     values: Mapping[str, Any]
     expect: Mapping[str, Any] = field(default_factory=dict)
     passed_in_kernel: bool | None = None
+    #: Why the payload could not be read, for an item whose check and kind could: the judge
+    #: gives its test zero with this reason instead of a silent "no evidence".
+    malformed: str | None = None
 
 
 def encode_array(array: np.ndarray) -> dict[str, str]:
@@ -136,14 +139,23 @@ def from_payload(payload: Any) -> Evidence:
 
 
 def evidence_in_outputs(outputs: list[Mapping[str, Any]]) -> list[Evidence]:
-    """All well-formed evidence among a cell's outputs, in order; malformed items are skipped."""
+    """All evidence among a cell's outputs, in order.
+
+    A payload that names its check and kind but cannot be read (an oversized or malformed
+    array, values of the wrong type) stays in the list as an item with ``malformed`` set, so
+    its test fails with the reason; one without a readable check and kind is left out.
+    """
     found = []
     for output in outputs:
         data = output.get("data") if isinstance(output, Mapping) else None
         if not isinstance(data, Mapping) or MIME_TYPE not in data:
             continue
+        payload = data[MIME_TYPE]
         try:
-            found.append(from_payload(data[MIME_TYPE]))
-        except EvidenceError:
-            continue
+            found.append(from_payload(payload))
+        except EvidenceError as error:
+            check = payload.get("check") if isinstance(payload, dict) else None
+            kind = payload.get("kind") if isinstance(payload, dict) else None
+            if isinstance(check, str) and check and kind in KINDS:
+                found.append(Evidence(check=check, kind=kind, values={}, malformed=str(error)))
     return found

@@ -254,7 +254,7 @@ def test_accuracy_in_a_graded_kernel_only_emits_the_predictions(
     ((check, kind, values), options) = emitted[0]
     assert (check, kind, values["dataset"]) == ("acc", "predictions", "blobs")
     assert values["predictions"].shape == (150,)
-    assert options == {"expect": {"threshold": 0.999}, "passed": None}
+    assert options == {"expect": {"threshold": 0.999}}
 
 
 def _hidden() -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +355,29 @@ def test_a_keras_network_is_judged_by_what_it_computes() -> None:
         checks.check_nonlinear("multi", build(None), 4)
 
 
-def test_a_yes_or_no_claim_fails_with_its_advice() -> None:
-    checks.check_that("c", "in_order", True, "unused")
-    with pytest.raises(CheckFailed, match="c: swap them"):
-        checks.check_that("c", "in_order", False, "swap them")
+def test_the_exact_keras_network_is_checked_with_its_own_weights() -> None:
+    import keras
+
+    def build(first: str | None) -> keras.Model:
+        keras.utils.set_random_seed(0)
+        return keras.Sequential(
+            [
+                keras.Input((7,)),
+                keras.layers.Dense(64, activation=first),
+                keras.layers.Dense(32, activation="relu"),
+                keras.layers.Dense(5, activation="softmax"),
+            ]
+        )
+
+    probe = np.random.default_rng(0).normal(size=(6, 7)).astype(np.float32)
+    checks.check_network("net", build("relu"), probe, "relu_relu_softmax")
+    with pytest.raises(CheckFailed, match=r"net: the model does not compute softmax\(relu"):
+        checks.check_network("net", build("tanh"), probe, "relu_relu_softmax")
+    with pytest.raises(CheckFailed, match="has no list of weights"):
+        checks.check_network("net", lambda x: x, probe, "relu_relu_softmax")
+
+
+def test_swapped_loss_lists_are_told_to_put_training_first() -> None:
+    plain = ([1.0, 0.1], [1.0, 2.0])
+    with pytest.raises(CheckFailed, match="training losses first"):
+        checks.check_gap_narrowed("gap", plain, ([1.0, 1.5], [1.0, 0.5]))

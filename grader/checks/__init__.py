@@ -29,27 +29,26 @@ from grader.checks.overfitting import (
     check_answers,
     check_gap_narrowed,
     early_stopping_epoch,
-    generalization_gap,
 )
 from grader.checks.report import CheckFailed, emit, require
-from grader.checks.structure import affine_residual, check_nonlinear
-from grader.checks.values import check_that, check_values
+from grader.checks.structure import check_network, check_nonlinear, nonlinear_probes
+from grader.checks.values import check_values
+from grader.measures import generalization_gap
 
 __all__ = [
     "CheckFailed",
     "accuracy",
-    "affine_residual",
     "best_epoch",
     "check_accuracy",
     "check_answers",
     "check_follows_device",
     "check_gap_narrowed",
     "check_gradient_function",
+    "check_network",
     "check_nonlinear",
     "check_on_device",
     "check_pick_device",
     "check_tf_function",
-    "check_that",
     "check_torch_function",
     "check_values",
     "current_language",
@@ -60,6 +59,7 @@ __all__ = [
     "fake_tf_gpu",
     "generalization_gap",
     "grading_device",
+    "nonlinear_probes",
     "numeric_gradient",
     "predict_labels",
     "relative_error",

@@ -104,11 +104,10 @@ def check_accuracy(
     )
     values = {"dataset": dataset, "predictions": predictions.astype(np.int64)}
     expect = {"threshold": threshold}
-    if data.is_sealed():
-        emit(check, "predictions", values, expect=expect, passed=None)
+    emit(check, "predictions", values, expect=expect)
+    if data.is_sealed():  # graded by the engine: the labels are not in this kernel
         return
     score = float(np.mean(predictions == data.hidden_split(dataset).y))
-    emit(check, "predictions", values, expect=expect, passed=score >= threshold)
     require(
         score >= threshold,
         say("accuracy-low", check=check, score=score, threshold=threshold),

@@ -15,6 +15,7 @@ from unittest import mock
 
 from grader.checks.messages import say
 from grader.checks.report import emit, require
+from grader.measures import device_type
 
 
 def grading_device() -> str:
@@ -97,11 +98,7 @@ def fake_tf_gpu(available: bool) -> Iterator[None]:
 
 def _device_type(device: Any) -> str:
     """``cpu``, ``cuda``, ``meta``...: PyTorch's names; TensorFlow's GPU is CUDA."""
-    text = str(device).lower().lstrip("/")
-    if "device:" in text or text.startswith("job"):  # TensorFlow's long device names
-        text = text.rsplit("device:", 1)[-1]
-    kind = text.split(":")[0]
-    return "cuda" if kind == "gpu" else kind
+    return device_type(str(device))
 
 
 def devices_of(*objects: Any) -> list[str]:
@@ -133,7 +130,7 @@ def check_on_device(check: str, device: Any, *objects: Any) -> None:
     """Check that every tensor and parameter in ``objects`` lives on ``device``."""
     wanted = _device_type(device)
     seen = devices_of(*objects)
-    emit(check, "device", {"devices": seen}, passed=bool(seen) and set(seen) == {wanted})
+    emit(check, "device", {"devices": seen})
     require(bool(seen), say("no-tensors", check=check))
     strays = sorted(set(seen) - {wanted})
     require(
@@ -153,23 +150,18 @@ def check_pick_device(
     for TensorFlow, whose ``"/GPU:0"`` counts as CUDA).
     """
     with fake(True):
-        when_available = _device_type(pick_device())
+        when_available = str(pick_device())
     with fake(False):
-        when_unavailable = _device_type(pick_device())
-    values = {"when_available": when_available, "when_unavailable": when_unavailable}
-    emit(
-        check,
-        "values",
-        values,
-        passed=values == {"when_available": "cuda", "when_unavailable": "cpu"},
+        when_unavailable = str(pick_device())
+    # the device names as returned: the engine reads their types itself
+    emit(check, "pick", {"when_available": when_available, "when_unavailable": when_unavailable})
+    require(
+        _device_type(when_available) == "cuda",
+        say("pick-cuda", check=check, picked=_device_type(when_available)),
     )
     require(
-        when_available == "cuda",
-        say("pick-cuda", check=check, picked=when_available),
-    )
-    require(
-        when_unavailable == "cpu",
-        say("pick-cpu", check=check, picked=when_unavailable),
+        _device_type(when_unavailable) == "cpu",
+        say("pick-cpu", check=check, picked=_device_type(when_unavailable)),
     )
 
 
@@ -183,10 +175,10 @@ def check_follows_device(check: str, run_on: Callable[[str], Any]) -> None:
         produced = run_on("meta")
     except (RuntimeError, NotImplementedError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        emit(check, "values", {"devices": ["error"]}, passed=False)
+        emit(check, "device", {"devices": ["error"]}, expect={"device": "meta"})
         raise AssertionError(say("unknown-device-failed", check=check, error=first_line)) from None
     seen = devices_of(produced)
-    emit(check, "values", {"devices": sorted(set(seen))}, passed=set(seen) == {"meta"})
+    emit(check, "device", {"devices": seen}, expect={"device": "meta"})
     require(bool(seen), say("nothing-to-check", check=check))
     strays = sorted(set(seen) - {"meta"})
     require(

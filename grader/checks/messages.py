@@ -187,7 +187,31 @@ MESSAGES: dict[str, dict[str, str]] = {
         "he": "{check}: הפער בין אובדן הוולידציה לאובדן האימון השתנה מ-{plain:.3f} ל-"
         "{regularized:.3f}; הוא צריך להצטמצם ל-{ratio:.0%} ממנו לכל היותר",
     },
+    "gap-order": {
+        "en": "{check}: the validation loss is far below the training loss: return "
+        "(train_losses, val_losses), training losses first",
+        "he": "{check}: אובדן הוולידציה נמוך בהרבה מאובדן האימון: החזירו "
+        "(train_losses, val_losses), אובדני האימון קודם",
+    },
     # structure (grader.checks.structure)
+    "no-weights": {
+        "en": "a {kind} has no list of weights; give a keras.Model",
+        "he": "ל-{kind} אין רשימת משקלים; תנו keras.Model",
+    },
+    "network-relu_relu_softmax": {
+        "en": "{check}: the model does not compute softmax(relu(relu(x W1 + b1) W2 + b2) W3 + b3): "
+        "check each layer's size and activation (ReLU, ReLU, softmax)",
+        "he": "{check}: המודל אינו מחשב את softmax(relu(relu(x W1 + b1) W2 + b2) W3 + b3): "
+        "בדקו בכל שכבה את הגודל ואת האקטיבציה (ReLU, ReLU, softmax)",
+    },
+    "network-relu_and_tanh_then_softmax": {
+        "en": "{check}: the model does not compute softmax(concatenate(relu(x W1 + b1), "
+        "tanh(x W2 + b2)) W3 + b3): check each layer's size and activation (ReLU and tanh "
+        "branches, softmax output)",
+        "he": "{check}: המודל אינו מחשב את softmax(concatenate(relu(x W1 + b1), "
+        "tanh(x W2 + b2)) W3 + b3): בדקו בכל שכבה את הגודל ואת האקטיבציה (ענף ReLU וענף "
+        "tanh, softmax ביציאה)",
+    },
     "linear-network": {
         "en": "{check}: the network's outputs are a linear function of its inputs (relative "
         "residual {residual:.1e}): stacked linear layers with nothing in between are one linear "

@@ -21,9 +21,11 @@ def emit(
     values: Mapping[str, Any],
     *,
     expect: Mapping[str, Any] | None = None,
-    passed: bool | None = None,
 ) -> None:
     """Display one piece of evidence as an output of the running cell.
+
+    Evidence carries raw values only, never what the kernel concluded from them: the engine
+    decides. ``expect`` (tolerances, thresholds) is read by the engine from the reference run.
 
     Outside IPython (plain Python, a script) there is no cell to attach it to: nothing happens.
     """
@@ -34,12 +36,9 @@ def emit(
         return
     if get_ipython() is None:
         return
-    evidence = Evidence(
-        check=check, kind=kind, values=values, expect=expect or {}, passed_in_kernel=passed
-    )
-    status = "passed" if passed else "failed" if passed is False else "recorded"
+    evidence = Evidence(check=check, kind=kind, values=values, expect=expect or {})
     display(
-        {MIME_TYPE: to_payload(evidence), "text/plain": f"[evidence] {check}: {status}"},
+        {MIME_TYPE: to_payload(evidence), "text/plain": f"[evidence] {check}: recorded"},
         raw=True,
     )
 

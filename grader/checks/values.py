@@ -77,7 +77,7 @@ def check_values(
     numbers in a regular shape fails with a message naming the accepted forms.
     """
     arrays = {name: to_numpy(value, f"{check}: {name}") for name, value in produced.items()}
-    emit(check, "values", arrays, expect={"rtol": rtol, "atol": atol}, passed=None)
+    emit(check, "values", arrays, expect={"rtol": rtol, "atol": atol})
     for name, want in expected.items():
         require(name in arrays, say("value-missing", check=check, name=name))
         got, want_array = arrays[name], np.asarray(want)
@@ -99,13 +99,3 @@ def check_values(
             if got.ndim:
                 require(False, say("value-not-close", shape=got.shape, **fields))
             require(False, say("number-not-close", **fields))
-
-
-def check_that(check: str, claim: str, holds: bool, advice: str) -> None:
-    """Check one yes-or-no property of the student's answer, named ``claim``.
-
-    The evidence is ``{claim: 1}`` or ``{claim: 0}``, judged like any value against the
-    reference's 1; ``advice`` is the message when it does not hold.
-    """
-    emit(check, "values", {claim: int(bool(holds))}, expect={"rtol": 0, "atol": 0}, passed=holds)
-    require(bool(holds), f"{check}: {advice}")

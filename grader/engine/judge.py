@@ -26,6 +26,7 @@ import numpy as np
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 
+from grader import measures
 from grader.evidence import Evidence
 
 LabelSource = Callable[[str], np.ndarray]
@@ -174,49 +175,184 @@ def judge_predictions(student: Evidence, reference: Evidence, labels: LabelSourc
 
 
 def judge_device(student: Evidence, reference: Evidence, device: str) -> list[str]:
-    """All devices must be the one the engine gave the kernel; other fields as values."""
+    """Every tensor must be on the device the engine gave the kernel (or the one the reference
+    names in ``expect.device``, such as ``meta`` for code that must follow its argument); the
+    device types are read here from what the kernel reported. Other fields as values."""
+    wanted = reference.expect.get("device", device)
     devices = student.values.get("devices")
     problems = []
     if not isinstance(devices, list) or not devices:
         problems.append("no devices reported")
     else:
-        wrong = sorted({str(d) for d in devices if d != device})
+        found = {measures.device_type(str(d)) for d in devices}
+        wrong = sorted(found - {wanted})
         if wrong:
-            problems.append(f"found tensors on {', '.join(wrong)}; expected all on {device}")
+            problems.append(f"found tensors on {', '.join(wrong)}; expected all on {wanted}")
     return problems + judge_values(student, reference, skip=("devices",))
+
+
+def _curve(value: Any, name: str) -> np.ndarray | str:
+    """A loss curve: a non-empty one-dimensional array of finite numbers."""
+    checked = _numbers(value, name)
+    if isinstance(checked, np.ndarray) and (checked.ndim != 1 or not checked.size):
+        return f"{name} should be a non-empty list of numbers"
+    return checked
 
 
 def judge_overfitting(student: Evidence, reference: Evidence) -> list[str]:
     """A regularized run must narrow the generalization gap to the reference's ratio.
 
-    The two gaps come from the student's own training runs, so they are compared with each
-    other, not with the reference's numbers; only the ratio comes from the reference.
+    The gaps are computed here from the student's four loss curves (two training runs that
+    differ only by the regularizer); only the ratios come from the reference. A regularized gap
+    far below zero (under ``min_ratio`` of the plain one) means the lists were swapped.
     """
+    curves = {}
+    for name in ("plain_train", "plain_val", "regularized_train", "regularized_val"):
+        curve = _curve(student.values.get(name), name.replace("_", " ") + " losses")
+        if isinstance(curve, str):
+            return [curve]
+        curves[name] = curve
+    if len(curves["plain_train"]) != len(curves["plain_val"]) or len(
+        curves["regularized_train"]
+    ) != len(curves["regularized_val"]):
+        return ["each run should give as many training as validation losses"]
     try:
         max_ratio = float(reference.expect.get("max_ratio", 0.8))
-        plain = float(student.values["gap_plain"])
-        regularized = float(student.values["gap_regularized"])
-    except (KeyError, TypeError, ValueError):
-        return ["gap_plain and gap_regularized should be numbers"]
-    if not (math.isfinite(plain) and math.isfinite(regularized)):
-        return ["the gaps are not finite numbers"]
+        min_ratio = float(reference.expect.get("min_ratio", -math.inf))
+    except (TypeError, ValueError):
+        return ["the reference sets no ratio; ask the instructor"]
+    plain = measures.generalization_gap(curves["plain_train"], curves["plain_val"])
+    regularized = measures.generalization_gap(
+        curves["regularized_train"], curves["regularized_val"]
+    )
     if plain <= 0:
         return ["the unregularized run shows no gap to narrow"]
+    if regularized < min_ratio * plain:
+        return [
+            "the validation loss is far below the training loss: return "
+            "(train_losses, val_losses), training losses first"
+        ]
     if regularized > max_ratio * plain:
         return [f"the gap shrank to {regularized / plain:.0%}; at most {max_ratio:.0%} is needed"]
     return []
+
+
+#: Most weight arrays a ``network`` item may carry (the course's models have six).
+MAX_WEIGHT_ARRAYS = 64
+
+
+def _numbers(value: Any, name: str) -> np.ndarray | str:
+    """``value`` as a finite numeric array, or why it is not one (in words)."""
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
+        return f"{name} should be an array of numbers"
+    if not np.all(np.isfinite(value)):
+        return f"{name} holds values that are not finite numbers"
+    return value
+
+
+def _same_probes(student: Any, reference: Any, name: str) -> str | None:
+    """The probe inputs come from the test; a kernel that changed them is judged on nothing."""
+    if not isinstance(reference, np.ndarray):
+        return f"the reference holds no {name}; ask the instructor"
+    if not isinstance(student, np.ndarray) or not np.array_equal(student, reference):
+        return f"the {name} are not the test's"
+    return None
+
+
+def judge_nonlinear(student: Evidence, reference: Evidence) -> list[str]:
+    """The model's outputs on the reference's probes must not be an affine function of them.
+
+    The residual of the best affine fit is computed here from the raw outputs, at the first
+    probe scale that leaves usable outputs; one integer label per sample cannot be fitted and
+    passes (a labels-only predict function).
+    """
+    probes = reference.values.get("probes")
+    problem = _same_probes(student.values.get("probes"), probes, "probe inputs")
+    if problem:
+        return [problem]
+    scores = student.values.get("scores")
+    if not isinstance(scores, list) or len(scores) != len(measures.PROBE_SHRINKS):
+        return [f"scores should be a list of {len(measures.PROBE_SHRINKS)} arrays of outputs"]
+    checked = [_numbers(s, "the model's outputs") for s in scores]
+    for item in checked:
+        if isinstance(item, str):
+            return [item]
+        if len(item) != len(probes):
+            return [f"{len(item)} outputs for {len(probes)} probe inputs"]
+    arrays = [a for a in checked if isinstance(a, np.ndarray)]
+    if measures.is_label_output(arrays[0]):
+        return []
+    tolerance = float(reference.expect.get("tolerance", measures.AFFINE_TOLERANCE))
+    residual = measures.nonlinearity_residual(probes, arrays)
+    if residual > tolerance:
+        return []
+    return [
+        f"the network's outputs are a linear function of its inputs (relative residual "
+        f"{residual:.1e}); put a non-linearity such as ReLU after each hidden layer"
+    ]
+
+
+def judge_network(student: Evidence, reference: Evidence) -> list[str]:
+    """The model's outputs must equal the forward pass the reference names, recomputed here in
+    float64 from the model's own weights (:func:`grader.measures.follows_network`)."""
+    network = reference.expect.get("network")
+    if network not in measures.NETWORKS:
+        return ["the reference names no known network; ask the instructor"]
+    probe = reference.values.get("probe")
+    problem = _same_probes(student.values.get("probe"), probe, "probe inputs")
+    if problem:
+        return [problem]
+    outputs = _numbers(student.values.get("outputs"), "the model's outputs")
+    if isinstance(outputs, str):
+        return [outputs]
+    weights = student.values.get("weights")
+    if not isinstance(weights, list) or not 0 < len(weights) <= MAX_WEIGHT_ARRAYS:
+        return [f"weights should be a list of at most {MAX_WEIGHT_ARRAYS} arrays"]
+    arrays = [_numbers(w, "a weight") for w in weights]
+    bad = [a for a in arrays if isinstance(a, str)]
+    if bad:
+        return [bad[0]]
+    atol = float(reference.expect.get("atol", measures.FORWARD_ATOL))
+    kernels = [a for a in arrays if isinstance(a, np.ndarray)]
+    if measures.follows_network(str(network), kernels, probe, outputs, atol=atol):
+        return []
+    return [f"the model does not compute the network asked for ({network}) with its own weights"]
+
+
+def judge_pick(student: Evidence, reference: Evidence) -> list[str]:
+    """A device choice per faked situation: its type (read here from the name the student's
+    function returned) must be the reference's."""
+    problems = []
+    for situation, expected in reference.values.items():
+        got = student.values.get(situation)
+        if not isinstance(got, str) or not isinstance(expected, str):
+            problems.append(f"{situation}: no device name was returned")
+        elif measures.device_type(got) != measures.device_type(expected):
+            problems.append(
+                f"{situation}: chose {measures.device_type(got)}, "
+                f"expected {measures.device_type(expected)}"
+            )
+    return problems
 
 
 def judge_evidence(
     student: Evidence, reference: Evidence, labels: LabelSource, device: str
 ) -> list[str]:
     """Problems of one student item judged against the matching reference item."""
+    if student.malformed:
+        return [f"its evidence could not be read ({student.malformed})"]
     if reference.kind == "predictions":
         return judge_predictions(student, reference, labels)
     if reference.kind == "device":
         return judge_device(student, reference, device)
     if reference.kind == "overfitting":
         return judge_overfitting(student, reference)
+    if reference.kind == "nonlinear":
+        return judge_nonlinear(student, reference)
+    if reference.kind == "network":
+        return judge_network(student, reference)
+    if reference.kind == "pick":
+        return judge_pick(student, reference)
     return judge_values(student, reference)
 
 

@@ -59,7 +59,7 @@ BUNDLED_DATASETS = (
 SYSTEM_DATASETS = ("/usr/share/datasets",)
 
 #: Modules of this package that test cells import inside the kernel; nothing else is copied.
-KERNEL_MODULES = ("__init__.py", "evidence.py", "data.py", "checks")
+KERNEL_MODULES = ("__init__.py", "evidence.py", "measures.py", "data.py", "checks")
 
 #: Environment variables passed from the grader to the kernel (all others are dropped).
 PASSED_ENV = (

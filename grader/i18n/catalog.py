@@ -22,7 +22,6 @@ _KIND_NOTES = {
     "comment": "code comment",
     "docstring": "docstring",
     "message": "assertion message shown to the student",
-    "advice": "advice shown to the student when a test's check fails (in the feedback)",
 }
 
 

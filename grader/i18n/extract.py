@@ -2,8 +2,7 @@
 
 Markdown cells are split into blocks at blank lines; fenced code and display maths stay as they
 are. In code cells the translatable parts are instructing comments, docstrings, the messages
-of ``assert`` statements and the advice of ``checks.check_that`` (hidden tests' too: it is read
-in the feedback); code, identifiers, grade ids, printed labels and everything else between
+of ``assert`` statements; code, identifiers, grade ids, printed labels and everything else between
 nbgrader's ``BEGIN SOLUTION``/``BEGIN HIDDEN TESTS`` markers and their ends are not.
 """
 
@@ -46,7 +45,7 @@ class Slot:
     whitespace inside the quotes) are put back around the translation.
     """
 
-    kind: str  # "comment", "docstring", "message" or "advice"
+    kind: str  # "comment", "docstring" or "message"
     text: str
     start: tuple[int, int]
     end: tuple[int, int]
@@ -68,7 +67,7 @@ class Part:
 
     cell: str  # the cell's stable key: its nbgrader grade id, else its cell id
     index: int  # the part's position among the cell's translatable parts
-    kind: str  # "markdown", "comment", "docstring", "message" or "advice"
+    kind: str  # "markdown", "comment", "docstring" or "message"
     text: str
     fstring: bool = False
     quote: str = ""  # for a string: its quotes, which a translation must not close early
@@ -174,24 +173,6 @@ def _string_kinds(source: str, lines: list[str]) -> Iterator[tuple[str, tuple, t
             ):
                 end = place(message.end_lineno or message.lineno, message.end_col_offset or 0)
                 yield "message", place(message.lineno, message.col_offset), end
-        elif isinstance(node, ast.Call) and (advice := _advice(node)) is not None:
-            end = place(advice.end_lineno or advice.lineno, advice.end_col_offset or 0)
-            yield "advice", place(advice.lineno, advice.col_offset), end
-
-
-def _advice(call: ast.Call) -> ast.expr | None:
-    """The ``advice`` of a ``checks.check_that(check, claim, holds, advice)`` call, when it is
-    written as a string: what the student reads when the claim does not hold."""
-    name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
-    if name != "check_that":
-        return None
-    given = [k.value for k in call.keywords if k.arg == "advice"]
-    advice = given[0] if given else call.args[3] if len(call.args) > 3 else None
-    if isinstance(advice, ast.JoinedStr) or (
-        isinstance(advice, ast.Constant) and isinstance(advice.value, str)
-    ):
-        return advice
-    return None
 
 
 def _kind_at(spans: list[tuple[str, tuple, tuple]], start: tuple[int, int]) -> str | None:
@@ -260,8 +241,7 @@ def code_slots(source: str) -> list[Slot]:
         if token.type != tokenize.STRING:
             continue
         kind = _kind_at(spans, token.start)
-        # a hidden test's advice is read too: in the feedback, when the test fails
-        if kind and (kind == "advice" or token.start[0] not in hidden):
+        if kind and token.start[0] not in hidden:
             slot = _string_slot(token, kind)
             if slot is not None:
                 slots.append(slot)

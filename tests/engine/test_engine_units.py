@@ -16,7 +16,8 @@ import nbformat
 import numpy as np
 import pytest
 
-from grader import data
+from grader import data, measures
+from grader.checks.structure import nonlinear_probes
 from grader.engine import judge, tamper
 from grader.engine.kernel import describe_exit
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
@@ -36,7 +37,7 @@ from grader.engine.submission import (
     sanitize,
     split_hidden,
 )
-from grader.evidence import MIME_TYPE, Evidence, to_payload
+from grader.evidence import MIME_TYPE, Evidence, evidence_in_outputs, to_payload
 
 
 def _nb_bytes(cells: list[dict], nbformat_version: int = 4) -> bytes:
@@ -171,15 +172,33 @@ def test_device_must_be_the_one_given() -> None:
     assert judge.judge_device(_ev({"devices": ["cpu"], "count": 1}), ref, "cpu")
 
 
-def test_regularizer_gap_is_judged_by_the_reference_ratio() -> None:
-    ref = _ev({"gap_plain": 2.0, "gap_regularized": 0.5}, "overfitting", max_ratio=0.8)
-    narrowed = _ev({"gap_plain": 3.0, "gap_regularized": 1.5}, "overfitting", max_ratio=10.0)
+def _curves(plain_gap: float, regularized_gap: float, epochs: int = 8) -> dict:
+    """Four loss curves whose generalization gaps are the ones given."""
+    train = np.linspace(1.0, 0.2, epochs)
+    return {
+        "plain_train": train,
+        "plain_val": train + plain_gap,
+        "regularized_train": train,
+        "regularized_val": train + regularized_gap,
+    }
+
+
+def test_regularizer_gap_is_computed_and_judged_outside_the_kernel() -> None:
+    ref = _ev(_curves(2.0, 0.5), "overfitting", max_ratio=0.8, min_ratio=-0.05)
+    narrowed = _ev(_curves(3.0, 1.5), "overfitting", max_ratio=10.0)
     assert judge.judge_evidence(narrowed, ref, lambda n: np.array([]), "cpu") == []
-    same = _ev({"gap_plain": 3.0, "gap_regularized": 2.9}, "overfitting")
+    same = _ev(_curves(3.0, 2.9), "overfitting")
     assert "at most 80%" in judge.judge_evidence(same, ref, lambda n: np.array([]), "cpu")[0]
-    assert judge.judge_overfitting(_ev({"gap_plain": -1.0, "gap_regularized": -2.0}), ref)
-    assert judge.judge_overfitting(_ev({"gap_plain": "nan", "gap_regularized": 0.1}), ref)
-    assert judge.judge_overfitting(_ev({"gap_plain": 1.0}), ref)
+    swapped = _ev(_curves(3.0, -3.0), "overfitting")
+    assert "training losses first" in judge.judge_overfitting(swapped, ref)[0]
+    assert judge.judge_overfitting(_ev(_curves(-1.0, -2.0)), ref)
+    assert judge.judge_overfitting(_ev({**_curves(1.0, 0.1), "plain_val": np.full(8, np.nan)}), ref)
+    assert judge.judge_overfitting(_ev({**_curves(1.0, 0.1), "plain_val": np.ones(3)}), ref)
+    assert judge.judge_overfitting(_ev({**_curves(1.0, 0.1), "plain_val": "low"}), ref)
+    assert judge.judge_overfitting(_ev({"plain_train": np.ones(3)}), ref)
+    # what the kernel concluded is never read
+    lying = Evidence("c", "overfitting", _curves(3.0, 2.9), passed_in_kernel=True)
+    assert judge.judge_overfitting(lying, ref)
 
 
 def test_missing_and_surplus_evidence_fail() -> None:
@@ -328,3 +347,88 @@ def test_a_slot_user_starts_with_no_process_left_from_an_earlier_kernel() -> Non
     assert leftover.returncode == -signal.SIGKILL
     with pytest.raises(SandboxError):
         end_processes_of(0)
+
+
+def _dense(rng: np.random.Generator, shape: tuple[int, int]) -> list[np.ndarray]:
+    return [rng.normal(size=shape), rng.normal(size=shape[1]) * 0.1]
+
+
+def _scores_at_every_scale(forward, probes: np.ndarray) -> list[np.ndarray]:
+    return [forward(probes / shrink) for shrink in measures.PROBE_SHRINKS]
+
+
+def test_nonlinearity_is_judged_from_the_models_raw_outputs() -> None:
+    probes = nonlinear_probes(4)
+    rng = np.random.default_rng(1)
+    (w1, b1), (w2, b2) = _dense(rng, (4, 16)), _dense(rng, (16, 3))
+    linear = _scores_at_every_scale(lambda x: (x @ w1 + b1) @ w2 + b2, probes)
+    relu = _scores_at_every_scale(lambda x: np.maximum(x @ w1 + b1, 0) @ w2 + b2, probes)
+    ref = _ev({"probes": probes, "scores": relu}, "nonlinear", tolerance=1e-3)
+    assert judge.judge_nonlinear(_ev({"probes": probes, "scores": relu}), ref) == []
+    problems = judge.judge_nonlinear(_ev({"probes": probes, "scores": linear}), ref)
+    assert "linear function of its inputs" in problems[0]
+    # one label per sample cannot be fitted: not judged
+    labels = [np.zeros(len(probes), dtype=np.int64)] * len(measures.PROBE_SHRINKS)
+    assert judge.judge_nonlinear(_ev({"probes": probes, "scores": labels}), ref) == []
+    # linear outputs on easier inputs of the kernel's own choosing are no evidence
+    assert "not the test's" in judge.judge_nonlinear(
+        _ev({"probes": probes[:, :1] * np.ones((1, 4)), "scores": linear}), ref
+    )[0]
+    for bad in (linear[:2], [s.astype(str) for s in linear], [s[:10] for s in linear], "x"):
+        assert judge.judge_nonlinear(_ev({"probes": probes, "scores": bad}), ref), bad
+    nan = [np.full_like(s, np.nan) for s in relu]
+    assert "not finite" in judge.judge_nonlinear(_ev({"probes": probes, "scores": nan}), ref)[0]
+
+
+def _relu_relu_softmax(weights: list[np.ndarray], x: np.ndarray, hidden=np.maximum) -> np.ndarray:
+    w1, b1, w2, b2, w3, b3 = weights
+    z = hidden(hidden(x @ w1 + b1, 0) @ w2 + b2, 0) @ w3 + b3
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_a_keras_network_is_recomputed_from_its_own_weights() -> None:
+    rng = np.random.default_rng(2)
+    weights = _dense(rng, (7, 64)) + _dense(rng, (64, 32)) + _dense(rng, (32, 5))
+    probe = rng.normal(size=(6, 7)).astype(np.float32)
+    right = _relu_relu_softmax(weights, probe.astype(np.float64))
+    ref = _ev({"probe": probe, "outputs": right, "weights": weights}, "network")
+    ref = Evidence("c", "network", ref.values, {"network": "relu_relu_softmax", "atol": 1e-5})
+    good = _ev({"probe": probe, "outputs": right.astype(np.float32), "weights": weights})
+    assert judge.judge_network(good, ref) == []
+    no_relu = _relu_relu_softmax(weights, probe.astype(np.float64), hidden=lambda z, _: z)
+    problems = judge.judge_network(_ev({**good.values, "outputs": no_relu}), ref)
+    assert "does not compute the network asked for (relu_relu_softmax)" in problems[0]
+    missing_layer = _ev({**good.values, "weights": weights[2:]})
+    assert judge.judge_network(missing_layer, ref)
+    assert "not the test's" in judge.judge_network(_ev({**good.values, "probe": probe + 1}), ref)[0]
+    for bad in ([], [np.array(["w"])], "weights", [np.ones(2)] * 100):
+        assert judge.judge_network(_ev({**good.values, "weights": bad}), ref), bad
+    unknown = Evidence("c", "network", ref.values, {"network": "relu_forever"})
+    assert "no known network" in judge.judge_network(good, unknown)[0]
+
+
+def test_unreadable_evidence_fails_its_test_with_the_reason() -> None:
+    huge = Evidence("c", "values", {"g": np.zeros(3)})
+    payload = to_payload(huge)
+    payload["values"]["g"] = {"npy": "not base64!"}
+    outputs = [
+        {"output_type": "display_data", "data": {MIME_TYPE: payload}},
+        {"output_type": "display_data", "data": {MIME_TYPE: {"format": 1, "kind": "values"}}},
+    ]
+    (item,) = evidence_in_outputs(outputs)  # the one without a check name is left out
+    assert item.check == "c" and item.malformed
+    ref = [_ev({"g": np.zeros(3)})]
+    (problem,) = judge.match_evidence([item], ref, lambda n: np.array([]), "cpu")
+    assert problem.startswith("c: its evidence could not be read")
+
+
+def test_a_device_choice_is_read_from_the_name_returned() -> None:
+    ref = Evidence("c", "pick", {"when_available": "cuda", "when_unavailable": "cpu"})
+    chosen = {"when_available": "cuda:0", "when_unavailable": "cpu"}
+    assert judge.judge_pick(_ev(chosen, "pick"), ref) == []
+    tf_names = {"when_available": "/job:localhost/replica:0/task:0/device:GPU:0"}
+    assert judge.judge_pick(_ev({**chosen, **tf_names}, "pick"), ref) == []
+    always_cpu = judge.judge_pick(_ev({**chosen, "when_available": "cpu"}, "pick"), ref)
+    assert always_cpu == ["when_available: chose cpu, expected cuda"]
+    assert judge.judge_pick(_ev({"when_available": "cuda"}, "pick"), ref)

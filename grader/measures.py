@@ -1,0 +1,177 @@
+"""What the checks measure, from raw numbers: pure NumPy, for both sides of the grading.
+
+A check (:mod:`grader.checks`) runs the student's code in the kernel and emits raw numbers (a
+model's outputs and weights, loss curves); the engine's judge (:mod:`grader.engine.judge`)
+decides from those numbers with these functions, in its own process. The checks call the same
+functions only to word a readable message under plain nbgrader: a kernel that patches NumPy
+changes its own message, never the engine's verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # only a name for annotations: the kernel's tamper probe sees no alias
+    Layers = Mapping[tuple[int, ...], tuple[np.ndarray, np.ndarray]]
+
+#: Relative residual below which a model's outputs are an affine function of its inputs
+#: (float32 rounding of a purely linear network stays around 1e-6; one ReLU or tanh layer in
+#: a trained network leaves 1e-2 or more on the probes).
+AFFINE_TOLERANCE = 1e-3
+
+#: How far a Keras model's outputs may be from its exercise's forward pass recomputed in
+#: float64 from the model's own weights (float32 arithmetic stays near 1e-7).
+FORWARD_ATOL = 1e-5
+
+#: Scales by which the structure probes are divided, in order, until the outputs can be fitted
+#: (saturated probabilities far from the origin carry no usable logarithm).
+PROBE_SHRINKS = (1, 4, 16, 64)
+
+
+def log_scores(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs per sample as log-scores centred per sample, and which samples to trust.
+
+    Probabilities (rows in [0, 1], from a softmax) become their logarithms, so that a softmax
+    after a linear network is linear again; centring removes what a softmax or a constant shift
+    adds to every class alike. A probability rounded to (almost) 0 or 1 has lost its logarithm,
+    so such samples are left out of the fit.
+    """
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(scores), -1)
+    usable = np.ones(len(scores), dtype=bool)
+    if np.all((scores >= 0) & (scores <= 1)) and scores.shape[1] > 1:
+        usable = np.all((scores > 1e-5) & (scores < 1 - 1e-5), axis=1)
+        scores = np.log(np.clip(scores, 1e-12, None))
+    return scores - scores.mean(axis=1, keepdims=True), usable
+
+
+def affine_residual(x: np.ndarray, scores: np.ndarray) -> float:
+    """How far ``scores`` (a model's outputs on ``x``) are from the best affine function of ``x``.
+
+    0 for a composition of linear layers (with or without a final softmax); the relative
+    root-mean-square residual of a least-squares fit otherwise. Raises ``ValueError`` when too
+    few samples keep a usable output (every probability saturated).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    outputs, usable = log_scores(scores)
+    x, outputs = x[usable], outputs[usable]
+    if len(x) < 2 * (x.shape[1] + 1):
+        raise ValueError("too few probe inputs give probabilities away from 0 and 1")
+    design = np.column_stack([x, np.ones(len(x))])
+    fitted = design @ np.linalg.lstsq(design, outputs, rcond=None)[0]
+    spread = float(np.sqrt(np.mean((outputs - outputs.mean(axis=0)) ** 2)))
+    return float(np.sqrt(np.mean((outputs - fitted) ** 2))) / max(spread, 1e-12)
+
+
+def nonlinearity_residual(probes: np.ndarray, scores_by_shrink: Sequence[np.ndarray]) -> float:
+    """The affine residual at the first probe scale (:data:`PROBE_SHRINKS`) that can be fitted.
+
+    ``scores_by_shrink[k]`` holds the outputs on ``probes / PROBE_SHRINKS[k]``; infinity when
+    no scale leaves enough unsaturated outputs (a model that saturates everywhere is not linear).
+    """
+    for shrink, scores in zip(PROBE_SHRINKS, scores_by_shrink, strict=False):
+        try:
+            return affine_residual(np.asarray(probes, dtype=np.float64) / shrink, scores)
+        except ValueError:
+            continue
+    return float("inf")
+
+
+def is_label_output(scores: np.ndarray) -> bool:
+    """Whether outputs are one integer label per sample: nothing to fit, so not judged."""
+    scores = np.asarray(scores)
+    return scores.ndim == 1 and np.issubdtype(scores.dtype, np.integer)
+
+
+def dense_layers(weights: Sequence[np.ndarray]) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
+    """{kernel shape: (kernel, bias)} of every dense layer, from a model's list of weights
+    (a Keras model's ``weights``: each 2-D kernel followed by its bias), however it was built."""
+    arrays = [np.asarray(w, dtype=np.float64) for w in weights]
+    return {
+        k.shape: (k, b)
+        for k, b in zip(arrays, arrays[1:], strict=False)
+        if k.ndim == 2 and b.shape == k.shape[1:]
+    }
+
+
+def _relu(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _output_layer(layers: Layers, inputs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (kernel, bias) of the one layer that reads ``inputs`` values (the output layer)."""
+    (pair,) = [pair for shape, pair in layers.items() if shape[0] == inputs]
+    return pair
+
+
+def _relu_relu_softmax(layers: Layers, x: np.ndarray) -> np.ndarray:
+    """softmax(relu(relu(x W1 + b1) W2 + b2) W3 + b3) with hidden sizes 64 and 32."""
+    (w1, b1), (w2, b2) = layers[(x.shape[1], 64)], layers[(64, 32)]
+    w3, b3 = _output_layer(layers, 32)
+    return _softmax(_relu(_relu(x @ w1 + b1) @ w2 + b2) @ w3 + b3)
+
+
+def _relu_and_tanh(wide_first: bool) -> Callable[[Layers, np.ndarray], np.ndarray]:
+    """softmax(concat(relu(x W1 + b1), tanh(x W2 + b2)) W3 + b3), branches 32 and 8 wide."""
+
+    def network(layers: Layers, x: np.ndarray) -> np.ndarray:
+        (w1, b1), (w2, b2) = layers[(x.shape[1], 32)], layers[(x.shape[1], 8)]
+        w3, b3 = _output_layer(layers, 40)
+        wide, narrow = _relu(x @ w1 + b1), np.tanh(x @ w2 + b2)
+        return _softmax(np.hstack([wide, narrow] if wide_first else [narrow, wide]) @ w3 + b3)
+
+    return network
+
+
+#: The networks an exercise may ask for, by name: each accepted layout of its forward pass.
+NETWORKS: dict[str, tuple[Callable[[Layers, np.ndarray], np.ndarray], ...]] = {  # noqa: F821
+    "relu_relu_softmax": (_relu_relu_softmax,),
+    "relu_and_tanh_then_softmax": (_relu_and_tanh(True), _relu_and_tanh(False)),
+}
+
+
+def follows_network(
+    network: str,
+    weights: Sequence[np.ndarray],
+    probe: np.ndarray,
+    outputs: np.ndarray,
+    atol: float = FORWARD_ATOL,
+) -> bool:
+    """Whether ``outputs`` (a model's on ``probe``) equal the forward pass named ``network``
+    computed in float64 from the model's own ``weights``; a missing layer is False."""
+    layers = dense_layers(weights)
+    x = np.asarray(probe, dtype=np.float64)
+    got = np.asarray(outputs, dtype=np.float64)
+    for forward in NETWORKS[network]:
+        try:
+            expected = forward(layers, x)
+        except (KeyError, ValueError):
+            continue
+        if got.shape == expected.shape and np.allclose(got, expected, atol=atol):
+            return True
+    return False
+
+
+def generalization_gap(train_losses: Sequence[float], val_losses: Sequence[float]) -> float:
+    """Validation loss minus training loss, averaged over the last quarter of training."""
+    train, val = np.asarray(train_losses, float), np.asarray(val_losses, float)
+    tail = max(1, len(val) // 4)
+    return float(np.mean(val[-tail:]) - np.mean(train[-tail:]))
+
+
+def device_type(device: str) -> str:
+    """``cpu``, ``cuda``, ``meta``...: the type of a device named as PyTorch or TensorFlow
+    prints it (``cuda:0``, ``/job:localhost/replica:0/task:0/device:GPU:0``); TensorFlow's GPU
+    is CUDA."""
+    text = str(device).lower().lstrip("/")
+    if "device:" in text or text.startswith("job"):  # TensorFlow's long device names
+        text = text.rsplit("device:", 1)[-1]
+    kind = text.split(":")[0]
+    return "cuda" if kind == "gpu" else kind
