@@ -61,7 +61,7 @@ class SimilaritySettings(Configurable):
     """
 
     cell_threshold = Float(
-        0.7,
+        0.8,
         help="Report a pair of students when one answer cell of theirs scores at least this "
         "(copydetect's similarity, 0..1: the share of one answer's tokens found in the other).",
     ).tag(config=True)
@@ -164,7 +164,7 @@ class SimilarityData:
     pairs: tuple[PairMatch, ...] = ()
     groups: tuple[WrongGroup, ...] = ()
     skipped: tuple[Skipped, ...] = ()
-    cell_threshold: float = 0.7
+    cell_threshold: float = 0.8
     max_group: int = 3
     archived: int = 0  # earlier years' students compared against
 
