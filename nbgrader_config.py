@@ -31,3 +31,16 @@ c.OverwriteCells.add_missing_cells = True
 # The engine's results.json (every test's output, hidden tests included) stays with the
 # instructor: nbgrader's generate_feedback copies every other file of autograded/ to feedback/.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "results.json"]
+
+# Similar work (`grader similarity`, the class report's "Similar work" section): answers are
+# compared with copydetect after the released starter code is removed. A pair of students is
+# listed when one answer cell scores at least cell_threshold (0..1). Chosen on the course's
+# independently written correct answers (the reference and tests/alternatives/, every pair,
+# every cell, 180 pairs): the highest scores 0.63 to 0.76 (copydetect's fingerprints depend on
+# Python's per-process string hashing, so scores move a little between runs); a disguised copy
+# scores 0.88 to 1.
+# See docs/report.md. Similarity is a reason to look, never a verdict.
+c.SimilaritySettings.cell_threshold = 0.8
+c.SimilaritySettings.min_tokens = 40  # shorter answers say nothing
+c.SimilaritySettings.common_fraction = 0.3  # code most of the class writes alike does not count
+c.SimilaritySettings.max_group = 3  # identical wrong outputs shared by at most this many

@@ -24,9 +24,12 @@ service (:func:`grader.quiz.service.submit`) into any quiz database.
 
 from __future__ import annotations
 
+import ast
 import hashlib
+import io
 import random
 import re
+import tokenize
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -85,6 +88,18 @@ ROSTER: tuple[SimStudent, ...] = (
     SimStudent("s12", "Eden", "Azoulay", "eden.azoulay@example.edu", "misfiled"),
 )
 TWICE = "s05"  # submits every assignment twice
+
+#: Opt-in additions for the similarity report (``roster=ROSTER + COPIERS``): s14 copies s13's
+#: work (names renamed, functions reordered, comments changed, one answer written anew), and
+#: s15 and s16 share one wrong answer per assignment. Kept out of ROSTER so that the demo and
+#: the tests that count the class stay as they are.
+COPIERS: tuple[SimStudent, ...] = (
+    SimStudent("s13", "Yonatan", "Golan", "yonatan.golan@example.edu", "strong"),
+    SimStudent("s14", "טל", "שרעבי", "tal.sharabi@example.edu", "copier", "he"),
+    SimStudent("s15", "Nadia", "Saleh", "nadia.saleh@example.edu", "shared-wrong"),
+    SimStudent("s16", "Itamar", "Ben-David", "itamar.bendavid@example.edu", "shared-wrong"),
+)
+COPIED_FROM = {"s14": "s13"}  # copier -> the student whose work was copied
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,87 @@ def _filled(book: _Notebook, answers: Mapping[str, str | None]) -> nbformat.Note
     return notebook
 
 
+RENAMED_PREFIX = "my_"
+NEW_COMMENT = "# worked this out myself\n"
+KEEP_NAMES = frozenset({"self", "cls", "ctx", "_"})
+
+
+def _local_names(tree: ast.AST) -> set[str]:
+    """Variables assigned inside functions (not parameters, not top-level names)."""
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                    names.add(inner.id)
+    return {n for n in names if n not in KEEP_NAMES}
+
+
+def _reordered(text: str) -> str:
+    """Top-level functions in reverse order (each still defined before any call); when there
+    is only one, top-level imports reversed."""
+    lines = text.splitlines(keepends=True)
+    tree = ast.parse(text)
+
+    def span(node: ast.stmt) -> tuple[int, int]:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        return first - 1, node.end_lineno or node.lineno
+
+    for kind in (ast.FunctionDef, (ast.Import, ast.ImportFrom)):
+        chosen = [n for n in tree.body if isinstance(n, kind)]
+        if len(chosen) < 2:
+            continue
+        spans = [span(n) for n in chosen]
+        chunks = ["".join(lines[a:b]) for a, b in spans]
+        chunks = [c if c.endswith("\n") else c + "\n" for c in chunks]
+        out, at = [], 0
+        for (a, b), chunk in zip(spans, reversed(chunks), strict=True):
+            out.append("".join(lines[at:a]))
+            out.append(chunk)
+            at = b
+        out.append("".join(lines[at:]))
+        return "".join(out)
+    return text
+
+
+def disguise(text: str) -> str:
+    """What a student who copies does to an answer to hide it: local variables renamed,
+    comments replaced, top-level functions (or imports) reordered. The code still works."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    local = _local_names(tree)
+    edits: dict[int, list[tuple[int, int, str]]] = {}
+    depth = 0
+    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    for i, tok in enumerate(tokens):
+        if tok.type == tokenize.OP and tok.string in "([{":
+            depth += 1
+        elif tok.type == tokenize.OP and tok.string in ")]}":
+            depth -= 1
+        elif tok.type == tokenize.COMMENT:
+            edits.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1], ""))
+        elif tok.type == tokenize.NAME and tok.string in local:
+            before = tokens[i - 1].string if i else ""
+            after = tokens[i + 1].string if i + 1 < len(tokens) else ""
+            if before == "." or (depth > 0 and after == "="):
+                continue
+            replacement = RENAMED_PREFIX + tok.string.lstrip("_")
+            edits.setdefault(tok.start[0], []).append((tok.start[1], tok.end[1], replacement))
+    lines = text.splitlines(keepends=True)
+    for number, changes in edits.items():
+        line = lines[number - 1]
+        for start, end, new in sorted(changes, reverse=True):
+            line = line[:start] + new + line[end:]
+        if not line.strip() and lines[number - 1].strip():
+            line = ""  # a comment-only line goes
+        elif line.rstrip() != line.rstrip("\n").rstrip() or line.endswith(" \n"):
+            line = line.rstrip() + "\n"
+        lines[number - 1] = line
+    return NEW_COMMENT + _reordered("".join(lines))
+
+
 def _with_mutants(
     book: _Notebook, rng: random.Random, how_many: int, blanks: int = 0
 ) -> tuple[dict[str, str | None], list[str]]:
@@ -254,6 +350,25 @@ def _notebook_for(
             first.source = cheat + "\n" + first.source
             notes.append(f"{book.name}: cheat in the first answer cell")
         return notebook, notes
+    if profile == "copier":
+        copied: dict[str, str] = dict(book.solutions)
+        if book.alternatives:
+            copied.update(book.alternatives[(number - 1) % len(book.alternatives)])
+        rewritten = sorted(copied)[0]
+        copied = {cell: disguise(text) for cell, text in copied.items()}
+        copied[rewritten] = book.solutions[rewritten]
+        notes = [
+            f"{book.name}: copied, names renamed, lines reordered, comments changed, "
+            f"{rewritten} written anew"
+        ]
+        return _filled(book, dict(copied)), notes
+    if profile == "shared-wrong":
+        shared: dict[str, str] = dict(book.solutions)
+        if not book.mutants:
+            return _filled(book, dict(shared)), [f"{book.name}: reference solutions"]
+        mutant = book.mutants[0]
+        shared[mutant.cell] = shared[mutant.cell].replace(mutant.old, mutant.new)
+        return _filled(book, dict(shared)), [f"{book.name}/{mutant.cell}: {mutant.why} (shared)"]
     if profile == "crash":
         notebook = _filled(book, book.solutions)
         answer_cells = [c for c in notebook.cells if _is_answer(c)]
@@ -306,6 +421,9 @@ def simulate_class(
     """
     books = {a: _assignment_notebooks(root, a, mutants, alternatives) for a in assignments}
     strong_number = {s.id: n for n, s in enumerate(r for r in roster if r.profile == "strong")}
+    for copier, original in COPIED_FROM.items():
+        if original in strong_number:
+            strong_number[copier] = strong_number[original]
     submissions: list[Submission] = []
     for index, assignment in enumerate(assignments):
         for student in roster:
@@ -402,6 +520,8 @@ QUIZ_SKILL: Mapping[str, tuple[float, float]] = {
     "crash": (0.5, 0.85),
     "unreadable": (0.45, 0.75),
     "misfiled": (0.35, 0.6),
+    "copier": (0.4, 0.7),
+    "shared-wrong": (0.45, 0.8),
 }
 
 

@@ -1,4 +1,5 @@
-"""``grader report`` and ``grader export``: thin commands over :mod:`grader.report`."""
+"""``grader report``, ``grader similarity`` and ``grader export``: thin commands over
+:mod:`grader.report`."""
 
 from __future__ import annotations
 
@@ -42,11 +43,31 @@ def run_report(args: argparse.Namespace) -> int:
             quiz_db_url=quiz_db,
             bank_dir=Path(args.bank) if args.bank else None,
             lang=args.lang,
+            similarity=not args.no_similarity,
+            archive=Path(args.archive) if args.archive else None,
         )
     except (ReportError, GradebookError, QuizError) as error:
         print(f"grader report: {error}", file=sys.stderr)
         return 2
     print(written)
+    return 0
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    """Print the pairs of students with similar answers and the groups with identical wrong
+    outputs of one assignment (for the instructor: it names students)."""
+    from grader.report.similarity import find_similarity, summary_lines
+
+    course = _course(args.root)
+    try:
+        found = find_similarity(
+            course, args.assignment, Path(args.archive) if args.archive else None
+        )
+    except ReportError as error:
+        print(f"grader similarity: {error}", file=sys.stderr)
+        return 2
+    for line in summary_lines(found):
+        print(line)
     return 0
 
 
@@ -86,7 +107,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``report`` and ``export`` to the top-level parser."""
+    """Add ``report``, ``similarity`` and ``export`` to the top-level parser."""
     parser = commands.add_parser(
         "report", help="write the class report (HTML with figures) of assignments or the course"
     )
@@ -101,7 +122,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--lang", choices=sorted(LABELS), default="en", help="language of the page (default: en)"
     )
+    parser.add_argument(
+        "--no-similarity", action="store_true", help="leave out the similar-work section"
+    )
+    parser.add_argument(
+        "--archive",
+        metavar="FOLDER",
+        help="earlier years' submissions (FOLDER/<student>/<assignment>/) to compare with",
+    )
     parser.set_defaults(func=run_report)
+
+    parser = commands.add_parser(
+        "similarity",
+        help="pairs of students with similar answers and groups with identical wrong outputs",
+    )
+    parser.add_argument("assignment", help="the assignment to compare")
+    parser.add_argument("--root", default=".", help="course directory (default: .)")
+    parser.add_argument(
+        "--archive",
+        metavar="FOLDER",
+        help="earlier years' submissions (FOLDER/<student>/<assignment>/) to compare with",
+    )
+    parser.set_defaults(func=run_similarity)
 
     parser = commands.add_parser(
         "export", help="write CSV files for Canvas and Moodle gradebooks and per-test results"

@@ -94,6 +94,33 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "note_no_quiz_db": "There is no quiz database at {where}: no quiz results to show.",
         "note_no_pairs": "No student has taken both the pre- and the post-lecture quiz yet.",
         "note_no_concepts_here": "No quiz concept is tied to the notebooks of this report.",
+        "similarity": "Similar work",
+        "sim_caption": "Pairs of students with an answer cell at or above the threshold "
+        "({threshold}), compared with copydetect after the released starter code was removed "
+        "(names, strings and comments do not count); and groups of students with the same "
+        "rare wrong output on a hidden test. {students} students, {cells} answer cells.",
+        "sim_archived": "Earlier years' submissions compared with: {n}.",
+        "sim_verdict": "Similarity is a reason to look, not a verdict: short answers, a common "
+        "way to solve an exercise or a shared mistake can look alike. Read both answers before "
+        "speaking with anyone. This section is for the instructor only and never reaches "
+        "students.",
+        "sim_pairs": "Pairs with similar answers",
+        "sim_pair": "{first} and {second}: best cell {score}",
+        "sim_cell": "cell",
+        "sim_score": "score",
+        "sim_no_pairs": "No pair of answers at or above the threshold.",
+        "sim_groups": "Identical wrong outputs",
+        "sim_groups_caption": "Students whose output on a hidden test is the same failure, "
+        "word for word, shared by at most {n} students.",
+        "sim_output": "output",
+        "sim_no_groups": "No rare wrong output shared by several students.",
+        "sim_skipped": "Left out of the comparison ({n})",
+        "sim_unavailable": "No similarity report: {reason}",
+        "skip_empty": "empty answer cell",
+        "skip_huge": "answer cell too large ({detail})",
+        "skip_not_python": "not Python ({detail})",
+        "skip_unreadable_cell": "unreadable answer cell",
+        "skip_unreadable_notebook": "unreadable notebook ({detail})",
         GRADED: "graded",
         FLAGGED: "flagged",
         MISSING_NOTEBOOK: "notebook missing",
@@ -173,6 +200,32 @@ LABELS: Mapping[str, Mapping[str, str]] = {
         "note_no_quiz_db": "אין מסד נתונים של השאלונים ב-{where}: אין תוצאות שאלונים להציג.",
         "note_no_pairs": "עדיין אין סטודנט שענה גם על השאלון שלפני השיעור וגם על השאלון שאחריו.",
         "note_no_concepts_here": "אף מושג בשאלונים אינו קשור למחברות של הדוח הזה.",
+        "similarity": "עבודות דומות",
+        "sim_caption": "זוגות סטודנטים שבהם לפחות תא תשובה אחד הגיע לסף ({threshold}) או עבר "
+        "אותו, בהשוואה של copydetect אחרי הסרת קוד הפתיחה שפורסם במטלה (שמות, מחרוזות והערות "
+        "אינם נספרים); וקבוצות סטודנטים שקיבלו באחת הבדיקות הנסתרות אותו פלט שגוי ונדיר. "
+        "{students} סטודנטים, {cells} תאי תשובה.",
+        "sim_archived": "הגשות משנים קודמות שנכללו בהשוואה: {n}.",
+        "sim_verdict": "דמיון הוא סיבה לבדוק, לא הכרעה: תשובות קצרות, דרך פתרון נפוצה או "
+        "טעות נפוצה עלולות להיראות דומות. קראו את שתי התשובות לפני שאתם פונים למישהו. החלק "
+        "הזה מיועד למרצה בלבד ואינו מגיע לסטודנטים.",
+        "sim_pairs": "זוגות עם תשובות דומות",
+        "sim_pair": "{first} ו-{second}: התא הדומה ביותר {score}",
+        "sim_cell": "תא",
+        "sim_score": "ציון דמיון",
+        "sim_no_pairs": "אין זוג תשובות שהגיע לסף.",
+        "sim_groups": "פלט שגוי זהה",
+        "sim_groups_caption": "סטודנטים שהפלט שלהם באחת הבדיקות הנסתרות הוא אותו כישלון, "
+        "מילה במילה, ושהוא משותף ל-{n} סטודנטים לכל היותר.",
+        "sim_output": "פלט",
+        "sim_no_groups": "אין פלט שגוי נדיר שמשותף לכמה סטודנטים.",
+        "sim_skipped": "לא נכללו בהשוואה ({n})",
+        "sim_unavailable": "אין דוח דמיון: {reason}",
+        "skip_empty": "תא תשובה ריק",
+        "skip_huge": "תא תשובה גדול מדי ({detail})",
+        "skip_not_python": "לא קוד Python ({detail})",
+        "skip_unreadable_cell": "תא תשובה שלא ניתן לקרוא",
+        "skip_unreadable_notebook": "מחברת שלא ניתן לקרוא ({detail})",
         GRADED: "נבדק",
         FLAGGED: "סומן לבדיקה",
         MISSING_NOTEBOOK: "חסרה מחברת",

@@ -22,7 +22,7 @@ import jinja2
 import markupsafe
 
 from grader.course import Course
-from grader.report import plots
+from grader.report import ReportError, plots
 from grader.report.collect import (
     AssignmentData,
     ConceptRow,
@@ -33,6 +33,7 @@ from grader.report.collect import (
 )
 from grader.report.exports import format_number
 from grader.report.labels import DIRECTION, duration, labels
+from grader.report.similarity import SimilarityData, find_similarity
 
 TEMPLATE = "report.html"
 
@@ -78,6 +79,8 @@ class Section:
     median: float | None
     links: dict[tuple[str, str], str]  # (student, notebook) -> relative link
     handed_in: dict[str, list[tuple[str, str]]]  # student -> (file name, link), as submitted
+    similarity: SimilarityData | None = None  # pairs and groups to look at (instructor only)
+    similarity_note: str = ""  # why there is no similarity report, when asked for one
 
 
 def _link(target: Path, base: Path) -> str:
@@ -85,8 +88,13 @@ def _link(target: Path, base: Path) -> str:
     return urllib.parse.quote(relative.as_posix())
 
 
-def section(data: AssignmentData, report_dir: Path) -> Section:
-    """Figures, statistics and links for one assignment."""
+def section(
+    data: AssignmentData,
+    report_dir: Path,
+    similarity: SimilarityData | None = None,
+    similarity_note: str = "",
+) -> Section:
+    """Figures, statistics and links for one assignment (and its similarity report)."""
     fractions = [r.fraction for r in data.students if r.scored and r.fraction is not None]
     links = {
         (row.student, nb.name): _link(nb.executed, report_dir)
@@ -106,7 +114,19 @@ def section(data: AssignmentData, report_dir: Path) -> Section:
         mean=statistics.fmean(fractions) if fractions else None,
         median=statistics.median(fractions) if fractions else None,
         links=links,
+        similarity=similarity,
+        similarity_note=similarity_note,
     )
+
+
+def similarity_of(
+    course: Course, assignment: str, archive: Path | None = None
+) -> tuple[SimilarityData | None, str]:
+    """The assignment's similarity report, or None and why there is none (no release)."""
+    try:
+        return find_similarity(course, assignment, archive), ""
+    except ReportError as error:
+        return None, str(error)
 
 
 def render(
@@ -156,10 +176,13 @@ def write_report(
     bank_dir: Path | None = None,
     generated: datetime | None = None,
     lang: str = "en",
+    similarity: bool = True,
+    archive: Path | None = None,
 ) -> Path:
     """Collect, draw and write the report of ``assignments`` (default: every assignment in the
     gradebook) to ``output`` in ``lang`` ("en" or "he"); the quizzes come from
-    ``quiz_db_url`` when given."""
+    ``quiz_db_url`` when given. ``similarity`` adds the similar-work section of each
+    assignment (``archive``: earlier years' submissions to compare with)."""
     words = labels(lang)
     chosen = list(assignments) if assignments else gradebook_assignments(course)
     data = [collect_assignment(course, a) for a in chosen]
@@ -178,7 +201,14 @@ def write_report(
     page = render(
         course.course_id,
         title,
-        [section(item, output.parent) for item in data],
+        [
+            section(
+                item,
+                output.parent,
+                *(similarity_of(course, item.name, archive) if similarity else (None, "")),
+            )
+            for item in data
+        ],
         quizzes,
         generated or datetime.now(UTC),
         overview=not assignments,
