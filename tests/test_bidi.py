@@ -152,7 +152,5 @@ def test_a_po_file_that_moves_or_drops_a_value_stops_the_build(tmp_path: Path) -
         and "`(n, 2)` is missing or changed" in p
         for p in said
     ), said
-    assert any(
-        "cell 'test-shape': part 1 (message)" in p and "U+2068" in p for p in said
-    ), said
+    assert any("cell 'test-shape': part 1 (message)" in p and "U+2068" in p for p in said), said
     assert not any("part 0 (comment)" in p for p in said), said  # the sound part passes

@@ -29,7 +29,7 @@ _HEBREW = re.compile(r"[\u0590-\u05ff]")
 _RUN = re.compile(r"[^\s\u0590-\u05ff](?:[^\u0590-\u05ff\n]*[^\s\u0590-\u05ff])?")
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 _EDGE_PUNCTUATION = ",.;:!?"
-_PAIRS = ("()", "[]", "{}")
+_PAIRS: tuple[tuple[str, str], ...] = (("(", ")"), ("[", "]"), ("{", "}"))
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:

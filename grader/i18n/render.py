@@ -92,7 +92,8 @@ def render_code(
 
     result = source
     for slot, text in sorted(zip(slots, translations, strict=True), key=lambda p: p[0].start)[::-1]:
-        result = result[: offset(slot.start)] + render_slot(slot, text, rtl) + result[offset(slot.end) :]
+        replacement = render_slot(slot, text, rtl)
+        result = result[: offset(slot.start)] + replacement + result[offset(slot.end) :]
     return result
 
 
