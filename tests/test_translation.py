@@ -99,7 +99,8 @@ def test_checks_speak_the_language_they_are_told() -> None:
         messages.MESSAGES["test-greeting"] = {"en": "hello {who}", "he": "שלום {who}"}
         assert messages.say("test-greeting", who="x") == "hello x"
         messages.set_language("he")
-        assert messages.say("test-greeting", who="x") == "שלום x"
+        # right to left: the message and each value are Unicode isolates (RLI, FSI ... PDI)
+        assert messages.say("test-greeting", who="x") == "\u2067שלום \u2068x\u2069\u2069"
         with pytest.raises(ValueError, match="unsupported language"):
             messages.set_language("fr")
     finally:

@@ -8,6 +8,7 @@ The language is the one setting of the checks that lives for the whole kernel se
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 #: Languages the messages come in.
@@ -46,7 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "value-wrong": {
         "en": "{check}: {name} is not what it should be (got {got}{hint})",
-        "he": "{check}: {name} אינו מה שהוא צריך להיות (התקבל {got}{hint})",
+        "he": "{check}: הערך של {name} שגוי (התקבל {got}{hint})",
     },
     "value-not-close": {
         "en": "{check}: {name} has the right shape {shape} but not the right value ({how}; got "
@@ -83,13 +84,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "predictions-shape": {
         "en": "{check}: expected one prediction per sample ({count}), got {shape}",
-        "he": "{check}: ציפינו לחיזוי אחד לכל דגימה ({count}), התקבל {shape}",
+        "he": "{check}: ציפינו לחיזוי אחד לכל דוגמה ({count}), התקבלה הצורה {shape}",
     },
     "accuracy-low": {
         "en": "{check}: accuracy on the hidden validation split is {score:.3f}; at least "
         "{threshold:.3f} is needed",
-        "he": "{check}: הדיוק על חלוקת הוולידציה החבויה הוא {score:.3f}; נדרש לפחות "
-        "{threshold:.3f}",
+        "he": "{check}: הדיוק על הקבוצה החבויה הוא {score:.3f}; נדרש לפחות {threshold:.3f}",
     },
     # devices (grader.checks.devices)
     "no-tensors": {
@@ -104,11 +104,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "pick-cuda": {
         "en": "{check}: with a GPU available it should pick 'cuda', it picked '{picked}'",
-        "he": "{check}: כשיש GPU היא צריכה לבחור 'cuda', היא בחרה '{picked}'",
+        "he": "{check}: כשיש GPU הפונקציה צריכה לבחור 'cuda', והיא בחרה '{picked}'",
     },
     "pick-cpu": {
         "en": "{check}: without a GPU it should pick 'cpu', it picked '{picked}'",
-        "he": "{check}: בלי GPU היא צריכה לבחור 'cpu', היא בחרה '{picked}'",
+        "he": "{check}: בלי GPU הפונקציה צריכה לבחור 'cpu', והיא בחרה '{picked}'",
     },
     "unknown-device-failed": {
         "en": "{check}: given a device it had never seen, the code failed ({error}); use the "
@@ -125,7 +125,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{check}: some tensors stayed on {strays} instead of the device passed in; a "
         "device is probably hard-coded",
         "he": "{check}: חלק מהטנסורים נשארו על {strays} במקום על ההתקן שהועבר; כנראה "
-        "שהתקן קבוע בקוד",
+        "שההתקן קבוע בקוד",
     },
     # gradients (grader.checks.gradients)
     "gradient-shape": {
@@ -158,7 +158,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "forward-not-tensor": {
         "en": "{check}: forward should return a tensor, it returned {kind}",
-        "he": "{check}: forward צריכה להחזיר טנסור, היא החזירה {kind}",
+        "he": "{check}: forward צריכה להחזיר טנסור, והיא החזירה {kind}",
     },
     "backward-no-gradient": {
         "en": "{check}: backward gave no gradient for the input",
@@ -171,7 +171,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     # overfitting (grader.checks.overfitting)
     "epoch-not-int": {
         "en": "{check}: should return an int epoch number, returned {kind}",
-        "he": "{check}: צריכה להחזיר מספר אפוק מסוג int, החזירה {kind}",
+        "he": "{check}: הפונקציה צריכה להחזיר מספר אפוק מסוג int, והחזירה {kind}",
     },
     "wrong-on-curve": {
         "en": "{check}: wrong answer on test curve {number} (got {got})",
@@ -217,7 +217,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "residual {residual:.1e}): stacked linear layers with nothing in between are one linear "
         "layer; put a non-linearity such as ReLU after each hidden layer",
         "he": "{check}: הפלטים של הרשת הם פונקציה ליניארית של הקלטים שלה (שארית יחסית "
-        "{residual:.1e}): שכבות ליניאריות בלי כלום ביניהן הן שכבה ליניארית אחת; שימו "
+        "{residual:.1e}): שכבות ליניאריות בלי כלום ביניהן הן שכבה ליניארית אחת; הוסיפו "
         "אי-ליניאריות כמו ReLU אחרי כל שכבה נסתרת",
     },
 }
@@ -237,7 +237,39 @@ def current_language() -> str:
     return _session["language"]
 
 
+#: Languages written right to left: their messages are laid out with Unicode isolates.
+RIGHT_TO_LEFT = frozenset({"he"})
+
+#: Unicode's directional isolates (invisible): first-strong, right-to-left, and their end.
+FSI, RLI, PDI = "\u2068", "\u2067", "\u2069"
+
+
+class _IsolatingFormatter(string.Formatter):
+    """``str.format`` that puts every filled-in field between FSI and PDI.
+
+    A value (a shape such as ``(5, 2)``, a list, a number, ``optimizer.zero_grad()``) then keeps
+    its own order inside a right-to-left sentence; a field that is itself a message of the
+    catalog (already isolated) or empty is left as it is.
+    """
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if not text or (text.startswith(RLI) and text.endswith(PDI)):
+            return text
+        return FSI + text + PDI
+
+
 def say(message_id: str, /, **fields: Any) -> str:
-    """The message ``message_id`` in the current language, its fields filled in."""
+    """The message ``message_id`` in the current language, its fields filled in.
+
+    In a right-to-left language the whole message is a right-to-left isolate (RLI ... PDI) and
+    each field a first-strong isolate (FSI ... PDI): Jupyter shows output left to right, and
+    without them a Hebrew sentence reverses the values in it ("(5, 2)" would read "(2 ,5)").
+    """
+    language = current_language()
     templates = MESSAGES[message_id]
-    return templates.get(current_language(), templates["en"]).format(**fields)
+    if language not in templates:
+        return templates["en"].format(**fields)
+    if language in RIGHT_TO_LEFT:
+        return RLI + _IsolatingFormatter().format(templates[language], **fields) + PDI
+    return templates[language].format(**fields)

@@ -21,11 +21,12 @@ import nbformat
 import polib
 
 from grader.i18n import LANGUAGES
+from grader.i18n.bidi import CONTROLS, embed_code_text, misplaced_values, value_spans
 from grader.i18n.catalog import catalog_path, read_catalog
 from grader.i18n.codecompare import code_difference
 from grader.i18n.errors import Problem, TranslationError
 from grader.i18n.extract import Part, cell_key, cell_parts
-from grader.i18n.render import language_snippet, translate_notebook
+from grader.i18n.render import isolate_code, language_snippet, translate_notebook
 from grader.i18n.tokens import changed_tokens, has_hebrew
 
 
@@ -86,6 +87,39 @@ def entry_problem(part: Part, entry: polib.POEntry | None) -> str | None:
     return _string_problem(what, entry.msgstr, part.quote)
 
 
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+_FIELD = re.compile(r"\{[^{}]*\}")
+
+
+def bidi_problem(part: Part, translation: str) -> str | None:
+    """Why the right-to-left ``translation`` of ``part`` would not show its values intact, or
+    None. The build isolates values itself (inline code in markdown; every value of a comment
+    or string in code), so a translation holds no bidirectional control characters; then each
+    value (inline code, an f-string's field, a number or identifier in code) must come out of
+    the Unicode bidirectional algorithm in one piece, in the direction the text is shown in.
+    """
+    what = f"part {part.index} ({part.kind})"
+    control = CONTROLS.search(translation)
+    if control:
+        return (
+            f"{what}: the translation holds the bidirectional control character "
+            f"U+{ord(control.group(0)):04X}; remove it, the build isolates values itself"
+        )
+    values = [m.group(0) for m in _CODE_SPAN.finditer(translation)]
+    if part.kind == "markdown":
+        rendered, base = isolate_code(translation), "R"
+    else:
+        rendered, base = embed_code_text(translation), "L"
+        if part.fstring:
+            values += _FIELD.findall(translation)
+        for line in translation.split("\n"):
+            values += [line[start:end] for start, end in value_spans(line)]
+    misplaced = misplaced_values(rendered, values, base)
+    if misplaced:
+        return f"{what}: not shown intact right to left: " + "; ".join(misplaced)
+    return None
+
+
 def _string_problem(what: str, text: str, quote: str) -> str | None:
     """Why ``text`` cannot stand between ``quote``s in Python source, or None."""
     if not quote:
@@ -134,6 +168,12 @@ def translate_file(
             problems.append(Problem(label, key, f"the English cell cannot be read: {error}"))
             continue
         found = [entry_problem(part, entries.get(part.context)) for part in parts]
+        if LANGUAGES[language] == "rtl":
+            found += [
+                bidi_problem(part, entries[part.context].msgstr)
+                for part, problem in zip(parts, found, strict=True)
+                if problem is None
+            ]
         problems += [Problem(label, key, p) for p in found if p]
         if any(found):
             continue
@@ -193,7 +233,13 @@ def build_translations(root: Path, assignments: Iterable[str]) -> list[str]:
 
 
 #: What nbgrader puts in place of a solution in a translated release: (code comment, text).
-_STUBS = {"he": ("# כתבו כאן את הקוד שלכם", "כתבו כאן את תשובתכם")}
+#: The text stub is a right-to-left block, like every translated markdown cell.
+_STUBS = {
+    "he": (
+        "# כתבו כאן את הקוד שלכם",
+        '<div dir="rtl" lang="he">\n\nכתבו כאן את תשובתכם\n\n</div>',
+    )
+}
 
 
 def stub_options(assignment: str) -> list[str]:

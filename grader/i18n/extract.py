@@ -167,12 +167,22 @@ def _string_kinds(source: str, lines: list[str]) -> Iterator[tuple[str, tuple, t
                 start = place(first.value.lineno, first.value.col_offset)
                 yield "docstring", start, start
         elif isinstance(node, ast.Assert) and node.msg is not None:
-            message = node.msg
-            if isinstance(message, ast.JoinedStr) or (
-                isinstance(message, ast.Constant) and isinstance(message.value, str)
-            ):
+            for message in _message_strings(node.msg):
                 end = place(message.end_lineno or message.lineno, message.end_col_offset or 0)
                 yield "message", place(message.lineno, message.col_offset), end
+
+
+def _message_strings(message: ast.expr) -> list[ast.expr]:
+    """The strings an assertion message is made of: the message itself when it is a string,
+    both branches of ``"a" if ok else "b"`` (each a whole sentence: no words chosen in code)."""
+    if isinstance(message, ast.JoinedStr) or (
+        isinstance(message, ast.Constant) and isinstance(message.value, str)
+    ):
+        return [message]
+    if isinstance(message, ast.IfExp):
+        return _message_strings(message.body) + _message_strings(message.orelse)
+    return []
+
 
 
 def _kind_at(spans: list[tuple[str, tuple, tuple]], start: tuple[int, int]) -> str | None:

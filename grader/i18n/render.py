@@ -4,7 +4,8 @@ Markdown in a right-to-left language is wrapped in ``<div dir="rtl" lang="...">`
 lines around the text, so that JupyterLab still renders the markdown inside; fenced code and
 display maths stay outside the wrapper (left to right), and inline code spans are wrapped in
 Unicode's left-to-right isolates so that identifiers and shapes read left to right inside a
-Hebrew sentence. In code cells only comments and strings change.
+Hebrew sentence. In code cells only comments and strings change; there each Hebrew line is a
+right-to-left embedding and each value in it a left-to-right one (``grader.i18n.bidi``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import nbformat
 
+from grader.i18n.bidi import embed_code_text
 from grader.i18n.extract import Slot, cell_key, code_slots, markdown_blocks
 
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
@@ -61,8 +63,12 @@ def render_markdown(source: str, translations: Sequence[str], language: str, rtl
     return "\n\n".join(pieces)
 
 
-def render_slot(slot: Slot, text: str) -> str:
-    """The source text that replaces ``slot`` when its translation is ``text``."""
+def render_slot(slot: Slot, text: str, rtl: bool = False) -> str:
+    """The source text that replaces ``slot`` when its translation is ``text``; in a
+    right-to-left language each Hebrew line is embedded so that its values keep their order
+    (:func:`grader.i18n.bidi.embed_code_text`)."""
+    if rtl:
+        text = embed_code_text(text)
     lines = text.split("\n")
     if slot.kind == "comment":
         pad = " " * slot.indent
@@ -73,7 +79,9 @@ def render_slot(slot: Slot, text: str) -> str:
     return f"{slot.prefix}{slot.quote}{slot.lead}{body}{slot.trail}{slot.quote}"
 
 
-def render_code(source: str, slots: Sequence[Slot], translations: Sequence[str]) -> str:
+def render_code(
+    source: str, slots: Sequence[Slot], translations: Sequence[str], rtl: bool = False
+) -> str:
     """The code ``source`` with each slot's text replaced by its translation."""
     starts = [0]
     for line in source.split("\n"):
@@ -84,7 +92,8 @@ def render_code(source: str, slots: Sequence[Slot], translations: Sequence[str])
 
     result = source
     for slot, text in sorted(zip(slots, translations, strict=True), key=lambda p: p[0].start)[::-1]:
-        result = result[: offset(slot.start)] + render_slot(slot, text) + result[offset(slot.end) :]
+        replacement = render_slot(slot, text, rtl)
+        result = result[: offset(slot.start)] + replacement + result[offset(slot.end) :]
     return result
 
 
@@ -108,7 +117,7 @@ def translate_notebook(
             cell.source = render_markdown(cell.source, parts, language, rtl)
         elif cell.cell_type == "code":
             if parts:
-                cell.source = render_code(cell.source, code_slots(cell.source), parts)
+                cell.source = render_code(cell.source, code_slots(cell.source), parts, rtl)
             if first_code:
                 cell.source = cell.source.rstrip("\n") + "\n\n" + language_snippet(language)
                 first_code = False
