@@ -93,7 +93,8 @@ _SPAN_X = """([selector, piece]) => {
 @needs_chromium
 def test_hebrew_quiz_page_shows_code_and_shapes_left_to_right(live, token):
     """In the right-to-left page, code inside Hebrew reads left to right as written."""
-    link = f"{live['url']}/quiz/frameworks-post?token={token('bidi-student', 'frameworks-post')}&lang=he"
+    student = token("bidi-student", "frameworks-post")
+    link = f"{live['url']}/quiz/frameworks-post?token={student}&lang=he"
     with chromium() as browser:
         page = browser.new_page(locale="he-IL", viewport={"width": 900, "height": 900})
         page.goto(link)
