@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.resources
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -497,3 +498,135 @@ def balance_problems(quiz: Quiz) -> list[Problem]:
             )
         )
     return problems
+
+
+#: ``grader quiz check`` warns when the correct option of a quiz's single-choice questions holds
+#: one length rank (longest, second-longest, ...) in more than this share of them, in a language.
+#: A warning, not a failure: a habit (the key is nearly always the second-longest) is a tell even
+#: when the key is rarely the very longest.
+MAX_RANK_SHARE = 0.4
+
+#: Words that make a statement absolute, per language. Test-wise students learn that options with
+#: them are usually wrong; ``grader quiz check`` warns about a word found only in wrong options.
+#: Hebrew words also match with the prefixes ו-, ש-, וש-; English words in lower case or
+#: capitalized, except that "None" is Python's constant, not the word.
+ABSOLUTE_WORDS: Mapping[str, tuple[str, ...]] = {
+    "en": ("always", "never", "only", "none", "nothing", "every", "all", "cannot"),
+    "he": ("תמיד", "אף פעם", "לעולם", "רק", "אף אחד", "אף אחת", "שום", "בכלל", "אי אפשר"),
+}
+
+
+@dataclass(frozen=True)
+class LengthRanks:
+    """The length rank of the correct option of each single-choice question, per language:
+    rank 1 is the longest option, 2 the second-longest...; a correct option as long as another
+    option is ``tied`` and has no rank (its length tells nothing)."""
+
+    questions: int
+    ranks: Mapping[str, Mapping[int, tuple[str, ...]]]
+    tied: Mapping[str, tuple[str, ...]]
+
+    def share(self, lang: str, rank: int) -> float:
+        """The share of single-choice questions whose correct option has this rank in ``lang``."""
+        ids = self.ranks.get(lang, {}).get(rank, ())
+        return len(ids) / self.questions if self.questions else 0.0
+
+
+_RANK_NAMES = {1: "longest", 2: "second-longest", 3: "third-longest"}
+
+
+def rank_name(rank: int) -> str:
+    """'longest', 'second-longest', 'third-longest', then '4th-longest' and so on."""
+    return _RANK_NAMES.get(rank, f"{rank}th-longest")
+
+
+def length_ranks(quiz: Quiz) -> LengthRanks:
+    """Where the correct option of each single-choice question ranks by length, per language."""
+    single = [q for q in quiz.questions if q.type == "single" and len(q.correct_ids) == 1]
+    ranks: dict[str, dict[int, tuple[str, ...]]] = {}
+    tied: dict[str, tuple[str, ...]] = {}
+    for lang in quiz.languages:
+        per_rank: dict[int, tuple[str, ...]] = {}
+        for q in single:
+            lengths = [len(text_in(o.text, lang).strip()) for o in q.options]
+            key = lengths[next(i for i, o in enumerate(q.options) if o.correct)]
+            if lengths.count(key) > 1:
+                tied[lang] = (*tied.get(lang, ()), q.id)
+                continue
+            rank = 1 + sum(1 for n in lengths if n > key)
+            per_rank[rank] = (*per_rank.get(rank, ()), q.id)
+        ranks[lang] = dict(sorted(per_rank.items()))
+    return LengthRanks(len(single), ranks, tied)
+
+
+def rank_report(quiz: Quiz) -> list[str]:
+    """One line per language: how often the correct option is the longest, the second-longest...
+    e.g. ``frameworks-pre (en): correct option by length over 8 single-choice questions:
+    longest 2, second-longest 3, third-longest 2, tied 1``."""
+    ranks = length_ranks(quiz)
+    lines = []
+    for lang in quiz.languages:
+        parts = [f"{rank_name(r)} {len(ids)}" for r, ids in ranks.ranks.get(lang, {}).items()]
+        parts.append(f"tied {len(ranks.tied.get(lang, ()))}")
+        lines.append(
+            f"{quiz.id} ({lang}): correct option by length over {ranks.questions} single-choice "
+            f"questions: {', '.join(parts)}"
+        )
+    return lines
+
+
+def _absolute_pattern(word: str, lang: str) -> re.Pattern[str]:
+    forms = [word] if lang != "en" or word == "none" else [word, word.capitalize()]
+    body = "|".join(r"\s+".join(re.escape(w) for w in form.split()) for form in forms)
+    prefix = "(?:ו|ש|וש)?" if lang == "he" else ""
+    return re.compile(rf"(?<!\w){prefix}(?:{body})(?!\w)")
+
+
+def _judged_texts(quiz: Quiz) -> Iterable[tuple[str, bool, Text]]:
+    """(where, correct, text) of every text that a student judges true or false: the options of
+    choice questions, and the statement of a true/false question (correct when it is true)."""
+    for q in quiz.questions:
+        if q.type in ("single", "multiple"):
+            for o in q.options:
+                yield f"{q.id} {o.id}", o.correct, o.text
+        elif q.type == "true_false":
+            yield f"{q.id} statement", q.correct_ids == ("true",), q.text
+
+
+def absolute_word_tells(quiz: Quiz) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Per language, the absolute words (``ABSOLUTE_WORDS``) found in wrong options only, each
+    with where it is (``"q17 a"``; a false true/false statement counts as a wrong option)."""
+    tells: dict[str, dict[str, tuple[str, ...]]] = {}
+    judged = list(_judged_texts(quiz))
+    for lang in quiz.languages:
+        for word in ABSOLUTE_WORDS.get(lang, ()):
+            pattern = _absolute_pattern(word, lang)
+            hits = [(where, ok) for where, ok, text in judged if pattern.search(text.get(lang, ""))]
+            if hits and not any(ok for _, ok in hits):
+                tells.setdefault(lang, {})[word] = tuple(where for where, _ in hits)
+    return tells
+
+
+def answer_warnings(quiz: Quiz) -> list[str]:
+    """Warnings of ``grader quiz check`` (they do not fail it): the correct option holds one
+    length rank too often, or an absolute word appears only in wrong options."""
+    warnings = []
+    ranks = length_ranks(quiz)
+    if ranks.questions >= MIN_BALANCE_QUESTIONS:
+        for lang in quiz.languages:
+            for rank, ids in ranks.ranks.get(lang, {}).items():
+                if ranks.share(lang, rank) > MAX_RANK_SHARE:
+                    warnings.append(
+                        f"{quiz.source}: the correct option is the {rank_name(rank)} option in "
+                        f"{len(ids)} of {ranks.questions} single-choice questions in '{lang}' "
+                        f"({', '.join(ids)}; more than {MAX_RANK_SHARE:.0%}): a student can guess "
+                        "by length; rewrite options so that lengths vary"
+                    )
+    for lang, words in absolute_word_tells(quiz).items():
+        for word, places in words.items():
+            warnings.append(
+                f"{quiz.source}: the absolute word '{word}' ({lang}) appears only in wrong "
+                f"options ({', '.join(places)}): a student can rule them out by it; use it in a "
+                "correct option too, or reword"
+            )
+    return warnings

@@ -13,11 +13,13 @@ import yaml
 
 from grader.quiz.bank import (
     QuizError,
+    answer_warnings,
     balance_problems,
     default_bank_dir,
     load_bank,
     load_schema,
     parse_quiz,
+    rank_report,
 )
 from grader.quiz.config import ConfigError, Settings, db_url_from, load_settings
 from grader.quiz.migrate import SchemaError
@@ -41,7 +43,11 @@ def _quiz(args: argparse.Namespace):  # -> Quiz
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Validate the bank; print a line per quiz, or every problem (file, question, field)."""
+    """Validate the bank; print a line per quiz, or every problem (file, question, field).
+
+    Also prints, per quiz and language, how often the correct option is the longest, the
+    second-longest... option, and warnings (which do not fail the check) when one rank is too
+    common or an absolute word ("always", "never", "רק") appears only in wrong options."""
     try:
         bank = _bank(args)
     except QuizError as exc:
@@ -49,18 +55,26 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"{len(exc.problems)} problem(s) in the quiz bank", file=sys.stderr)
         return 1
+    warnings = [w for quiz in bank.values() for w in answer_warnings(quiz)]
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if warnings:
+        print(f"{len(warnings)} warning(s): answers a student could guess", file=sys.stderr)
     given_away = [p for quiz in bank.values() for p in balance_problems(quiz)]
     for problem in given_away:
         print(problem, file=sys.stderr)
+    for quiz in bank.values():
+        if not any(p.file == quiz.source for p in given_away):
+            print(
+                f"ok  {quiz.id}: {len(quiz.questions)} questions, {quiz.max_score:g} points, "
+                f"{len(quiz.concepts)} concepts, languages {', '.join(quiz.languages)}"
+            )
+        for line in rank_report(quiz):
+            print(f"    {line}")
     if given_away:
         count = len(given_away)
         print(f"{count} problem(s): answers recognisable by length or position", file=sys.stderr)
         return 1
-    for quiz in bank.values():
-        print(
-            f"ok  {quiz.id}: {len(quiz.questions)} questions, {quiz.max_score:g} points, "
-            f"{len(quiz.concepts)} concepts, languages {', '.join(quiz.languages)}"
-        )
     return 0
 
 

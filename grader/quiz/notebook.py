@@ -25,7 +25,8 @@ from pprint import pformat
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.quiz.bank import Option, Question, Quiz, text_in
+from grader.quiz.bank import Option, Question, Quiz
+from grader.quiz.bidi import shown
 from grader.quiz.i18n import direction, points_label, ui
 from grader.quiz.scoring import option_order
 
@@ -214,13 +215,13 @@ def _question_markdown(quiz: Quiz, q: Question, number: int) -> str:
     )
     for lang in quiz.languages:
         lines = [
-            f"**{number}.** {text_in(q.text, lang)} ({points_label(q.points, lang)})",
+            f"**{number}.** {shown(q.text, lang)} ({points_label(q.points, lang)})",
             "",
             f"*{ui(lang)[hint]}*",
             "",
         ]
         for label, o in display_options(quiz, q):
-            lines.append(f"- `{label!r}`: {text_in(o.text, lang)}")
+            lines.append(f"- `{label!r}`: {shown(o.text, lang)}")
         parts.append(_rtl("\n".join(lines).rstrip(), lang))
     return "\n\n---\n\n".join(parts)
 
@@ -320,7 +321,7 @@ def _howto(quiz: Quiz) -> str:
 def render(quiz: Quiz) -> nbformat.NotebookNode:
     """The source notebook of a quiz (solutions and hidden tests included)."""
     intro = [
-        _rtl(f"# {text_in(quiz.title, lang)}\n\n{text_in(quiz.description, lang)}".rstrip(), lang)
+        _rtl(f"# {shown(quiz.title, lang)}\n\n{shown(quiz.description, lang)}".rstrip(), lang)
         for lang in quiz.languages
     ]
     cells = [

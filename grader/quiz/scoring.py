@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from grader.quiz.bank import Question, Quiz, text_in
+from grader.quiz.bank import Question, Quiz
+from grader.quiz.bidi import shown
 
 Answer = tuple[str, ...] | float | None
 
@@ -169,17 +170,17 @@ def question_feedback(q: Question, result: QuestionScore, lang: str) -> dict[str
                 (m for m in q.mistakes if abs(result.answer - m.value) <= m.tolerance + 1e-12), None
             )
             text = mistake.feedback if mistake else q.feedback["incorrect"]
-        out["feedback"] = text_in(text, lang)
+        out["feedback"] = shown(text, lang)
         return out
     assert not isinstance(result.answer, float)
     chosen = set(result.answer or ())
     out["options"] = [
         {
             "id": o.id,
-            "text": text_in(o.text, lang),
+            "text": shown(o.text, lang),
             "chosen": o.id in chosen,
             "correct": o.correct,
-            "feedback": text_in(o.feedback, lang),
+            "feedback": shown(o.feedback, lang),
         }
         for o in q.options
     ]

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from grader.quiz import policy
-from grader.quiz.bank import Quiz, text_in
+from grader.quiz.bank import Quiz
+from grader.quiz.bidi import shown
 from grader.quiz.i18n import direction
 from grader.quiz.scoring import AttemptScore, QuestionScore, normalize_answers, option_order
 from grader.quiz.scoring import question_feedback as _question_feedback
@@ -41,21 +42,21 @@ def public_quiz(quiz: Quiz, student: str, lang: str, attempts_used: int) -> dict
         item: dict[str, Any] = {
             "id": q.id,
             "type": q.type,
-            "text": text_in(q.text, lang),
+            "text": shown(q.text, lang),
             "points": q.points,
         }
         if q.type != "numeric":
             by_id = {o.id: o for o in q.options}
             item["options"] = [
-                {"id": oid, "text": text_in(by_id[oid].text, lang)}
+                {"id": oid, "text": shown(by_id[oid].text, lang)}
                 for oid in option_order(quiz, q, student)
             ]
         questions.append(item)
     return {
         "quiz": {
             "id": quiz.id,
-            "title": text_in(quiz.title, lang),
-            "description": text_in(quiz.description, lang) if quiz.description else "",
+            "title": shown(quiz.title, lang),
+            "description": shown(quiz.description, lang) if quiz.description else "",
             "lang": lang,
             "dir": direction(lang),
             "languages": list(quiz.languages),

@@ -16,9 +16,14 @@ from grader.quiz.bank import (
     MAX_LONGEST_SHARE,
     MAX_POSITION_SHARE,
     QuizError,
+    absolute_word_tells,
     answer_balance,
+    answer_warnings,
     balance_problems,
+    length_ranks,
     load_bank,
+    load_schema,
+    parse_quiz,
 )
 from tests.quiz.conftest import BANK_DIR
 
@@ -99,7 +104,7 @@ def test_hebrew_has_none_of_the_known_slips(bank):
 def test_answer_keys_and_feedback_say_what_is_true(bank):
     pre, post = bank["frameworks-pre"], bank["frameworks-post"]
     # a GPU speeds arithmetic up; it is no reason to stop writing backward passes by hand
-    assert post.question("q01").correct_ids == ("b",)
+    assert post.question("q01").correct_ids == ("b", "d")
     # the gradient points uphill; descent goes against it
     correct = pre.question("q03").feedback["correct"]["en"]
     assert "uphill" in correct and "downhill" not in correct
@@ -259,3 +264,152 @@ def test_check_reports_answers_given_away_by_length(tmp_path, capsys):
     )
     assert "longest in 8 of 8 single-choice questions (q02, q05" in err
     assert "options.text.he" not in err and "option 1 in" not in err
+
+
+@pytest.mark.parametrize("quiz_id", ["frameworks-pre", "frameworks-post"])
+def test_shipped_quizzes_have_no_length_habit_and_no_absolute_word_tell(bank, quiz_id):
+    quiz = bank[quiz_id]
+    ranks = length_ranks(quiz)
+    for lang in quiz.languages:
+        shares = {rank: ranks.share(lang, rank) for rank in ranks.ranks[lang]}
+        assert max(shares.values()) <= 0.4, (lang, ranks.ranks[lang])
+        # the key is not the longest or second-longest in most questions either
+        assert shares.get(1, 0) + shares.get(2, 0) <= 0.6, (lang, ranks.ranks[lang])
+    assert absolute_word_tells(quiz) == {}
+    assert answer_warnings(quiz) == []
+
+
+def _synthetic(lengths_of_key: list[int], wrong_words: str = "", key_words: str = "") -> dict:
+    """A quiz of single-choice questions with four options of lengths 10, 20, 30, 40 (in
+    characters, in both languages); the correct one is the option of the given length."""
+    questions = []
+    for i, key in enumerate(lengths_of_key):
+        options = []
+        for j, n in enumerate((10, 20, 30, 40)):
+            extra = key_words if n == key else wrong_words
+            text = (extra + " " if extra else "") + "x" * n
+            he = (extra + " " if extra else "") + "א" * n
+            options.append(
+                {
+                    "id": "abcd"[j],
+                    "correct": n == key,
+                    "text": {"en": text, "he": he},
+                    "feedback": {"en": "Because.", "he": "כי."},
+                }
+            )
+        shift = ((10, 20, 30, 40).index(key) - i) % 4  # the key sits at position i % 4
+        options = options[shift:] + options[:shift]
+        questions.append(
+            {
+                "id": f"q{i + 1:02d}",
+                "type": "single",
+                "concept": f"c{i}",
+                "points": 1,
+                "text": {"en": "Which?", "he": "איזו?"},
+                "options": options,
+            }
+        )
+    return {
+        "id": "synthetic",
+        "languages": ["en", "he"],
+        "title": {"en": "Synthetic", "he": "סינתטי"},
+        "policy": {"max_attempts": 1, "feedback": "immediate"},
+        "questions": questions,
+    }
+
+
+def _check(tmp_path: Path, data: dict, capsys) -> tuple[int, str, str]:
+    folder = tmp_path / "bank"
+    folder.mkdir(exist_ok=True)
+    (folder / "synthetic.yaml").write_text(
+        yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"
+    )
+    status = main(["quiz", "check", "--bank", str(folder)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_check_prints_the_length_rank_distribution(tmp_path, capsys):
+    status, out, err = _check(tmp_path, _synthetic([10, 20, 30, 40, 40, 30, 20, 10]), capsys)
+    assert status == 0 and "warning" not in err
+    for lang in ("en", "he"):
+        assert (
+            f"synthetic ({lang}): correct option by length over 8 single-choice questions: "
+            "longest 2, second-longest 2, third-longest 2, 4th-longest 2, tied 0"
+        ) in out
+
+
+def test_check_warns_when_the_key_is_always_longest(tmp_path, capsys):
+    status, out, err = _check(tmp_path, _synthetic([40] * 6), capsys)
+    assert status == 1  # the uniquely-longest rule fails the check
+    assert "longest 6, tied 0" in out or "longest in 6 of 6" in err
+    assert (
+        "warning: synthetic.yaml: the correct option is the longest option in 6 of 6 "
+        "single-choice questions in 'en' (q01, q02, q03, q04, q05, q06; more than 40%)"
+    ) in err
+
+
+def test_check_warns_when_the_key_is_mostly_second_longest(tmp_path, capsys):
+    status, out, err = _check(tmp_path, _synthetic([30, 30, 30, 10, 40, 30]), capsys)
+    assert status == 0  # a warning, not a failure
+    for lang in ("en", "he"):
+        assert (
+            f"the correct option is the second-longest option in 4 of 6 single-choice questions "
+            f"in '{lang}' (q01, q02, q03, q06;"
+        ) in err
+    assert "longest 1, second-longest 4, 4th-longest 1, tied 0" in out
+    assert "2 warning(s)" in err
+
+
+def test_a_key_as_long_as_another_option_is_tied_not_ranked():
+    data = _synthetic([10, 20, 30, 40])
+    data["questions"][0]["options"][1]["text"]["en"] = "y" * 10  # as long as the key (10)
+    quiz = parse_quiz(data, "synthetic.yaml", load_schema())
+    ranks = length_ranks(quiz)
+    assert ranks.tied["en"] == ("q01",) and "he" not in ranks.tied
+    assert dict(ranks.ranks["en"]) == {1: ("q04",), 2: ("q03",), 3: ("q02",)}
+    assert ranks.ranks["he"][4] == ("q01",)
+
+
+def test_check_warns_about_absolute_words_only_in_wrong_options(tmp_path, capsys):
+    data = _synthetic([10, 20, 30, 40], wrong_words="It never")
+    for q in data["questions"]:
+        for o in q["options"]:
+            if not o["correct"]:
+                o["text"]["he"] = "תמיד " + o["text"]["he"]
+    status, _, err = _check(tmp_path, data, capsys)
+    assert status == 0
+    assert "the absolute word 'never' (en) appears only in wrong options (q01 b, q01 c" in err
+    assert "the absolute word 'תמיד' (he) appears only in wrong options" in err
+    # the same words in a correct option too: no tell, no warning
+    for q in data["questions"][:1]:
+        for o in q["options"]:
+            if o["correct"]:
+                o["text"]["en"] = "It never " + o["text"]["en"]
+                o["text"]["he"] = "ותמיד " + o["text"]["he"]  # with a prefix
+    status, _, err = _check(tmp_path, data, capsys)
+    assert status == 0 and "absolute word" not in err
+
+
+def test_absolute_words_are_words_and_true_false_statements_count():
+    data = _synthetic([10, 20, 30, 40], wrong_words="Nonetheless overall")  # no "none", "all"
+    data["questions"][0]["options"][0]["text"]["en"] = "None is returned"  # Python's None
+    data["questions"].append(
+        {
+            "id": "q05",
+            "type": "true_false",
+            "concept": "tf",
+            "points": 1,
+            "text": {"en": "It is always so.", "he": "זה תמיד כך."},
+            "answer": False,
+            "feedback": {
+                "true": {"en": "No.", "he": "לא."},
+                "false": {"en": "Right.", "he": "נכון."},
+            },
+        }
+    )
+    quiz = parse_quiz(data, "synthetic.yaml", load_schema())
+    assert absolute_word_tells(quiz) == {
+        "en": {"always": ("q05 statement",)},
+        "he": {"תמיד": ("q05 statement",)},
+    }

@@ -71,3 +71,47 @@ def test_instructor_signs_in_once_and_every_dashboard_link_works_by_clicking(liv
         page.wait_for_selector("#login-form")
         page.goto(f"{live['url']}/api/instructor/stats")
         assert "sign in" in page.inner_text("body")  # the cookie is gone
+
+
+CODE_SCREENSHOT = ROOT / "autograded" / "quiz-browser-he-code.png"
+
+#: Where in the layout a piece of text starts and ends (x of its first and last character).
+_SPAN_X = """([selector, piece]) => {
+  const el = document.querySelector(selector);
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    const at = node.data.indexOf(piece);
+    if (at < 0) { continue; }
+    const x = (i) => { const r = document.createRange(); r.setStart(node, i);
+                       r.setEnd(node, i + 1); return r.getBoundingClientRect().left; };
+    return [x(at), x(at + piece.length - 1)];
+  }
+  return null;
+}"""
+
+
+@needs_chromium
+def test_hebrew_quiz_page_shows_code_and_shapes_left_to_right(live, token):
+    """In the right-to-left page, code inside Hebrew reads left to right as written."""
+    student = token("bidi-student", "frameworks-post")
+    link = f"{live['url']}/quiz/frameworks-post?token={student}&lang=he"
+    with chromium() as browser:
+        page = browser.new_page(locale="he-IL", viewport={"width": 900, "height": 900})
+        page.goto(link)
+        page.wait_for_selector("#quiz-form")
+        checks = [
+            ("#q-q06 label.option", "optimizer.zero_grad()"),  # not ()optimizer.zero_grad
+            ("#q-q17 legend", "(4, 3)"),  # not (3, 4)
+            ("#q-q10 legend", "validation_data=(xv, yv)"),
+            ("#q-q11 legend", 'Trainer(accelerator="gpu")'),
+        ]
+        for selector, piece in checks:
+            first, last = page.evaluate(_SPAN_X, [selector, piece])
+            assert first < last, f"{piece!r} in {selector} is laid out right to left"
+        option = page.locator("#q-q06 .opt-text").first
+        assert option.get_attribute("dir") == "rtl"
+        page.locator("#q-q17").scroll_into_view_if_needed()
+        CODE_SCREENSHOT.parent.mkdir(exist_ok=True)
+        page.locator("#q-q06").screenshot(path=str(CODE_SCREENSHOT.with_suffix(".q06.png")))
+        page.screenshot(path=str(CODE_SCREENSHOT), full_page=True)
+    assert CODE_SCREENSHOT.stat().st_size > 10_000

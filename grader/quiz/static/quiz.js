@@ -52,7 +52,7 @@
           for (const o of q.options) {
             const oli = el("li", "opt" + (o.chosen ? " chosen" : "") + (o.correct ? " is-correct" : ""));
             const span = el("span", "opt-text", o.text);
-            span.dir = "auto";
+            span.dir = document.documentElement.dir || "auto";  // the page's direction
             oli.appendChild(span);
             if (o.chosen) { oli.appendChild(el("em", null, " (" + t.your + ")")); }
             if (o.correct) { oli.appendChild(el("strong", null, " (" + t.correct + ")")); }
