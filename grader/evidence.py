@@ -24,7 +24,16 @@ MIME_TYPE = "application/vnd.frameworks-grader.evidence+json"
 FORMAT_VERSION = 1
 
 #: The kinds of evidence the engine knows how to judge.
-KINDS = ("values", "gradient", "device", "predictions", "overfitting", "nonlinear", "network", "pick")
+KINDS = (
+    "values",
+    "gradient",
+    "device",
+    "predictions",
+    "overfitting",
+    "nonlinear",
+    "network",
+    "pick",
+)
 
 #: Largest array (in elements) a single evidence value may carry.
 MAX_ELEMENTS = 2_000_000

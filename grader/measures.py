@@ -9,6 +9,7 @@ changes its own message, never the engine's verdict.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -85,13 +86,15 @@ def is_label_output(scores: np.ndarray) -> bool:
     return scores.ndim == 1 and np.issubdtype(scores.dtype, np.integer)
 
 
-def dense_layers(weights: Sequence[np.ndarray]) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
+def dense_layers(
+    weights: Sequence[np.ndarray],
+) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
     """{kernel shape: (kernel, bias)} of every dense layer, from a model's list of weights
     (a Keras model's ``weights``: each 2-D kernel followed by its bias), however it was built."""
     arrays = [np.asarray(w, dtype=np.float64) for w in weights]
     return {
         k.shape: (k, b)
-        for k, b in zip(arrays, arrays[1:], strict=False)
+        for k, b in itertools.pairwise(arrays)
         if k.ndim == 2 and b.shape == k.shape[1:]
     }
 
@@ -131,7 +134,7 @@ def _relu_and_tanh(wide_first: bool) -> Callable[[Layers, np.ndarray], np.ndarra
 
 
 #: The networks an exercise may ask for, by name: each accepted layout of its forward pass.
-NETWORKS: dict[str, tuple[Callable[[Layers, np.ndarray], np.ndarray], ...]] = {  # noqa: F821
+NETWORKS: dict[str, tuple[Callable[[Layers, np.ndarray], np.ndarray], ...]] = {
     "relu_relu_softmax": (_relu_relu_softmax,),
     "relu_and_tanh_then_softmax": (_relu_and_tanh(True), _relu_and_tanh(False)),
 }
@@ -159,7 +162,9 @@ def follows_network(
     return False
 
 
-def generalization_gap(train_losses: Sequence[float], val_losses: Sequence[float]) -> float:
+def generalization_gap(
+    train_losses: Sequence[float] | np.ndarray, val_losses: Sequence[float] | np.ndarray
+) -> float:
     """Validation loss minus training loss, averaged over the last quarter of training."""
     train, val = np.asarray(train_losses, float), np.asarray(val_losses, float)
     tail = max(1, len(val) // 4)

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import polib
-import pytest
 import yaml
 
 from grader.checks import messages
@@ -94,9 +93,6 @@ def test_notebooks_and_messages_use_the_glossary_terms() -> None:
     assert not found, "\n".join(found)
 
 
-@pytest.mark.skip(
-    reason="enable once the rewritten quiz lands: the current quiz uses תכונות for features"
-)
 def test_quizzes_use_the_glossary_terms() -> None:
     texts: dict[str, str] = {}
     for path in sorted((ROOT / "quizzes").glob("*.yaml")):

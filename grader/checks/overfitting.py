@@ -9,8 +9,8 @@ import numpy as np
 
 from grader.checks._arrays import to_numpy
 from grader.checks.messages import say
-from grader.measures import generalization_gap
 from grader.checks.report import emit, require
+from grader.measures import generalization_gap
 
 
 def best_epoch(val_losses: Sequence[float]) -> int:

@@ -20,7 +20,7 @@ from grader import measures
 from grader.checks._arrays import to_numpy
 from grader.checks.accuracy import scores_of
 from grader.checks.messages import say
-from grader.checks.report import emit, require
+from grader.checks.report import CheckFailed, emit, require
 
 #: Seed of the probe inputs of :func:`check_nonlinear` (the engine compares the student's
 #: probes with the reference run's, so a kernel cannot choose easier ones).
@@ -62,7 +62,8 @@ def check_nonlinear(check: str, model: Any, num_features: int, *, scale: float =
 def _weights_of(model: Any) -> list[np.ndarray]:
     """A Keras model's weights as arrays, in the model's own order."""
     weights = getattr(model, "weights", None)
-    require(isinstance(weights, list | tuple), say("no-weights", kind=type(model).__name__))
+    if not isinstance(weights, list | tuple):
+        raise CheckFailed(say("no-weights", kind=type(model).__name__))
     return [to_numpy(w, "a weight of the model") for w in weights]
 
 

@@ -250,13 +250,14 @@ def _numbers(value: Any, name: str) -> np.ndarray | str:
     return value
 
 
-def _same_probes(student: Any, reference: Any, name: str) -> str | None:
-    """The probe inputs come from the test; a kernel that changed them is judged on nothing."""
+def _test_probes(student: Any, reference: Any, name: str) -> np.ndarray | str:
+    """The reference's probe inputs when the kernel reported the same ones, or why not: the
+    inputs come from the test, and a kernel that changed them is judged on nothing."""
     if not isinstance(reference, np.ndarray):
         return f"the reference holds no {name}; ask the instructor"
     if not isinstance(student, np.ndarray) or not np.array_equal(student, reference):
         return f"the {name} are not the test's"
-    return None
+    return reference
 
 
 def judge_nonlinear(student: Evidence, reference: Evidence) -> list[str]:
@@ -266,10 +267,11 @@ def judge_nonlinear(student: Evidence, reference: Evidence) -> list[str]:
     probe scale that leaves usable outputs; one integer label per sample cannot be fitted and
     passes (a labels-only predict function).
     """
-    probes = reference.values.get("probes")
-    problem = _same_probes(student.values.get("probes"), probes, "probe inputs")
-    if problem:
-        return [problem]
+    probes = _test_probes(
+        student.values.get("probes"), reference.values.get("probes"), "probe inputs"
+    )
+    if isinstance(probes, str):
+        return [probes]
     scores = student.values.get("scores")
     if not isinstance(scores, list) or len(scores) != len(measures.PROBE_SHRINKS):
         return [f"scores should be a list of {len(measures.PROBE_SHRINKS)} arrays of outputs"]
@@ -298,10 +300,9 @@ def judge_network(student: Evidence, reference: Evidence) -> list[str]:
     network = reference.expect.get("network")
     if network not in measures.NETWORKS:
         return ["the reference names no known network; ask the instructor"]
-    probe = reference.values.get("probe")
-    problem = _same_probes(student.values.get("probe"), probe, "probe inputs")
-    if problem:
-        return [problem]
+    probe = _test_probes(student.values.get("probe"), reference.values.get("probe"), "probe inputs")
+    if isinstance(probe, str):
+        return [probe]
     outputs = _numbers(student.values.get("outputs"), "the model's outputs")
     if isinstance(outputs, str):
         return [outputs]

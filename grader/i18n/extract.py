@@ -184,7 +184,6 @@ def _message_strings(message: ast.expr) -> list[ast.expr]:
     return []
 
 
-
 def _kind_at(spans: list[tuple[str, tuple, tuple]], start: tuple[int, int]) -> str | None:
     """The kind of the string token starting at ``start``, or None if it is not translated."""
     for kind, first, end in spans:

@@ -26,16 +26,19 @@ from __future__ import annotations
 
 import ast
 import copy
+import hashlib
 import io
 import itertools
 import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import copydetect.utils
 import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from traitlets import Float, Int, List, Unicode
@@ -276,6 +279,40 @@ def read_answers(
     return answers
 
 
+def stable_kgram_hashes(string: str, k: int) -> np.ndarray:
+    """The hashes of every k-gram of ``string``, the same in every process.
+
+    copydetect hashes k-grams with Python's ``hash``, which is salted per process: the same
+    two answers would score up to 0.1 apart from one run to the next. These 64-bit BLAKE2
+    hashes make a report reproducible.
+    """
+    return np.array(
+        [
+            int.from_bytes(
+                hashlib.blake2b(
+                    string[i : i + k].encode("utf-8", "surrogatepass"), digest_size=8
+                ).digest(),
+                "little",
+                signed=True,
+            )
+            for i in range(len(string) - k + 1)
+        ],
+        dtype=np.int64,
+    )
+
+
+@contextmanager
+def stable_hashes() -> Iterator[None]:
+    """Fingerprint with :func:`stable_kgram_hashes` inside this block (copydetect offers no
+    setting for its hash, so its function is swapped for the block's length and put back)."""
+    original = copydetect.utils.hashed_kgrams
+    copydetect.utils.hashed_kgrams = stable_kgram_hashes
+    try:
+        yield
+    finally:
+        copydetect.utils.hashed_kgrams = original
+
+
 def _fingerprint(
     text: str, settings: SimilaritySettings, boilerplate: Any = None
 ) -> CodeFingerprint:
@@ -352,8 +389,9 @@ def compare_cell(
     texts: dict[str, list[str]] = defaultdict(list)
     for student, text in answers.items():
         texts[text].append(student)
-    boilerplate = _boilerplate(starter, settings)
-    prints = {text: _fingerprint(text, settings, boilerplate) for text in texts}
+    with stable_hashes():
+        boilerplate = _boilerplate(starter, settings)
+        prints = {text: _fingerprint(text, settings, boilerplate) for text in texts}
     prints = {t: p for t, p in prints.items() if p.token_coverage >= settings.min_tokens}
     # fingerprints most of this year's class shares: the common way to write the answer
     current = sum(1 for s in answers if s not in old)

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.xdist_group("engine-red-team")
 #: Exercise (its test's grade id) -> a wrong answer for its answer cell.
 WRONG = {
     "test_triple": ("answer_triple", "def triple(x):\n    return 3 * np.asarray(x) + 0.1\n"),
-    "test_epoch": ("answer_epoch", "def lowest_epoch(losses):\n    return int(np.argmax(losses))\n"),
+    "test_epoch": (
+        "answer_epoch",
+        "def lowest_epoch(losses):\n    return int(np.argmax(losses))\n",
+    ),
     "test_grad": ("answer_grad", "def grad_cube_sum(x):\n    return np.asarray(x) ** 2\n"),
     "test_softsign": (
         "answer_softsign",
@@ -46,7 +49,10 @@ WRONG = {
         "answer_model",
         "def centroid_model(train):\n    return lambda x: np.zeros(len(x), dtype=int)\n",
     ),
-    "test_place": ("answer_place", "def place(device):\n    return torch.zeros(3, device='meta')\n"),
+    "test_place": (
+        "answer_place",
+        "def place(device):\n    return torch.zeros(3, device='meta')\n",
+    ),
     "test_pick": ("answer_pick", "def pick():\n    return torch.device('cpu')\n"),
     "test_follow": ("answer_follow", "def make_on(device):\n    return torch.nn.Linear(2, 2)\n"),
     "test_runs": (
@@ -74,6 +80,11 @@ _sorted = sorted
 builtins.sorted = lambda items, *a, **k: [] if {hidden!r} in items else _sorted(items, *a, **k)
 """
 
+PICK_LIES = """import grader.checks.devices as _devices
+_read = []
+_devices.{name} = lambda d: (_read.append(d), "cuda" if len(_read) <= 2 else "cpu")[1]
+"""
+
 #: Exercise -> patches, each put before the wrong answer by one attacker: every library
 #: function the check's kernel side decides with, replaced so that the wrong answer passes
 #: the in-kernel assertion.
@@ -91,11 +102,9 @@ ATTACKS: dict[str, list[str]] = {
     "test_tf": ["np.max = lambda *a, **k: 0.0\n"],
     "test_model": ["np.mean = lambda *a, **k: 1.0\n"],
     "test_place": [SORTED_HIDES.format(hidden="meta")],
-    "test_pick": [
-        "import grader.checks.devices as _devices\n_types = iter(['cuda', 'cpu'])\n"
-        "_devices._device_type = lambda d: next(_types)\n",
-        "import grader.checks.devices as _devices\n_types = iter(['cuda', 'cpu'])\n"
-        "_devices.device_type = lambda d: next(_types)\n",
+    "test_pick": [  # the first two readings (condition, message) say cuda, the next cpu
+        PICK_LIES.format(name="_device_type"),
+        PICK_LIES.format(name="device_type"),
     ],
     "test_follow": [SORTED_HIDES.format(hidden="cpu")],
     "test_runs": [
@@ -172,7 +181,9 @@ def test_each_wrong_answer_loses_its_test(graded) -> None:
 
 
 ATTACKERS = [
-    (test, f"attack_{test[5:]}_{n}") for test, patches in ATTACKS.items() for n in range(len(patches))
+    (test, f"attack_{test[5:]}_{n}")
+    for test, patches in ATTACKS.items()
+    for n in range(len(patches))
 ]
 
 

@@ -371,9 +371,12 @@ def test_nonlinearity_is_judged_from_the_models_raw_outputs() -> None:
     labels = [np.zeros(len(probes), dtype=np.int64)] * len(measures.PROBE_SHRINKS)
     assert judge.judge_nonlinear(_ev({"probes": probes, "scores": labels}), ref) == []
     # linear outputs on easier inputs of the kernel's own choosing are no evidence
-    assert "not the test's" in judge.judge_nonlinear(
-        _ev({"probes": probes[:, :1] * np.ones((1, 4)), "scores": linear}), ref
-    )[0]
+    assert (
+        "not the test's"
+        in judge.judge_nonlinear(
+            _ev({"probes": probes[:, :1] * np.ones((1, 4)), "scores": linear}), ref
+        )[0]
+    )
     for bad in (linear[:2], [s.astype(str) for s in linear], [s[:10] for s in linear], "x"):
         assert judge.judge_nonlinear(_ev({"probes": probes, "scores": bad}), ref), bad
     nan = [np.full_like(s, np.nan) for s in relu]

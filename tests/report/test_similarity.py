@@ -7,7 +7,10 @@ engine writes them (``SubmissionResults``); no kernel runs.
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -300,3 +303,21 @@ def test_cli_prints_pairs_and_refuses_without_release(
     assert "amy bob" in out and "not a verdict" in out
     assert main(["similarity", "nothing", "--root", str(course.root)]) == 2
     assert "grader release nothing" in capsys.readouterr().err
+
+
+def test_fingerprints_are_the_same_in_every_process() -> None:
+    """Python salts ``hash`` per process; the report's k-gram hashes must not move with it."""
+    code = (
+        "from grader.report.similarity import stable_kgram_hashes\n"
+        "print(hash('def f(x): return x'), list(stable_kgram_hashes('def f(x): return x', 5)))"
+    )
+    runs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        done = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
+        salted, stable = done.stdout.split(" ", 1)
+        runs.append((salted, stable))
+    assert runs[0][0] != runs[1][0]  # Python's own hash moved
+    assert runs[0][1] == runs[1][1]  # the fingerprints did not

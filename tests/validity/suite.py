@@ -8,6 +8,11 @@ every other correct answer (`tests/alternatives/<Notebook>.yaml`, at least three
 grouped in sets that each answer every exercise once) earns full marks under plain nbgrader
 and under the hardened engine (`grader autograde`).
 
+Mutants share submissions: a group holds mutants of different tests in different answer cells
+(`variants.group_mutants`), so one run shows each mutant's loss beside the others'. Their
+effects add up; what a shared run cannot show is a mutant that also breaks a partner's target
+(that test is lost either way). A notebook's 11 to 19 mutants need 2 to 5 runs.
+
 Each `tests/validity/test_<notebook>.py` imports these tests and names its notebook in
 `NOTEBOOK`; `conftest.py` parametrizes them. One file per notebook lets pytest-xdist's
 `--dist loadfile` grade each notebook once, on one worker.
@@ -30,7 +35,9 @@ from grader import course
 from tests.validity.variants import (
     AlternativeSet,
     Mutant,
+    MutantGroup,
     exercises,
+    group_mutants,
     hidden_test_ids,
     is_autograded_test,
     load_alternatives,
@@ -57,6 +64,11 @@ def mutants_of(name: str) -> list[Mutant]:
     return load_mutants(ROOT / "tests" / "mutants" / f"{name}.yaml")
 
 
+def mutant_groups_of(name: str) -> list[MutantGroup]:
+    """A notebook's mutants in groups that share one submission (see ``group_mutants``)."""
+    return group_mutants(mutants_of(name))
+
+
 def alternatives_of(name: str) -> list[AlternativeSet]:
     """The sets of other correct answers listed for a notebook."""
     return load_alternatives(ROOT / "tests" / "alternatives" / f"{name}.yaml")
@@ -81,9 +93,11 @@ class Graded:
 
 
 def replace_answers(
-    notebook: nbformat.NotebookNode, answers: dict[str, str]
+    notebook: nbformat.NotebookNode, alternatives: AlternativeSet
 ) -> nbformat.NotebookNode:
-    """A copy of ``notebook`` whose answer cells named in ``answers`` hold other code."""
+    """A copy of ``notebook`` whose answer cells hold the set's other answers; a set that
+    names a cell the notebook no longer has fails with its file, set and cell named."""
+    answers = alternatives.sources()
     changed = nbformat.from_dict(notebook)
     found = set()
     for cell in changed.cells:
@@ -92,7 +106,10 @@ def replace_answers(
             cell.source = answers[grade_id]
             found.add(grade_id)
     missing = set(answers) - found
-    assert not missing, f"no answer cells named {sorted(missing)}"
+    assert not missing, (
+        f"{alternatives.source or 'alternatives'}: set {alternatives.number} answers cells the "
+        f"notebook does not have: {sorted(missing)}"
+    )
     return changed
 
 
@@ -153,11 +170,11 @@ def grade_variants(
         "blank": nbformat.read(root / "release" / assignment / source.name, as_version=4),
         "messy": messy(reference),
     }
-    for mutant in mutants_of(name):
-        variants[mutant.student] = mutate(reference, mutant)
+    for group in mutant_groups_of(name):
+        variants[group.student] = mutate(reference, *group.mutants)
     alternatives = alternatives_of(name) if with_alternatives else []
     for alternative in alternatives:
-        variants[alternative.student] = replace_answers(reference, alternative.sources())
+        variants[alternative.student] = replace_answers(reference, alternative)
     for student, variant in variants.items():
         path = scratch / f"{student}.ipynb"
         nbformat.write(variant, path)
@@ -288,11 +305,15 @@ def test_every_hidden_test_has_a_mutant(notebook: str) -> None:
 def test_mutant_loses_exactly_its_tests_points(
     graded: Graded, notebook: str, mutant: Mutant
 ) -> None:
-    scores = graded.scores[mutant.student]
+    """The mutant's group (mutants of other tests, in other answer cells, submitted together)
+    loses exactly the points of the tests its mutants target, and this mutant's test all."""
+    (group,) = [g for g in mutant_groups_of(notebook) if mutant in g.mutants]
+    scores = graded.scores[group.student]
     assert mutant.test in scores, f"{mutant.test} is not a graded cell of {notebook}"
     changed = {t: s for t, s in scores.items() if s[0] != graded.scores["reference"][t][0]}
-    assert set(changed) == {mutant.test}, (
-        f"'{mutant.why}' should lose exactly the points of {mutant.test}; scores that changed: "
+    assert set(changed) == group.tests, (
+        f"'{mutant.why}' and the mutants graded with it ({', '.join(sorted(group.tests))}) "
+        f"should lose exactly the points of their tests; scores that changed: "
         f"{changed or 'none'}"
     )
     assert scores[mutant.test][0] == 0, f"'{mutant.why}' kept {scores[mutant.test][0]} points"

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.validity.suite import _check_full_marks, exercises_of
-from tests.validity.variants import Alternative, AlternativeSet, load_alternatives
+from tests.validity.variants import (
+    Alternative,
+    AlternativeSet,
+    Mutant,
+    group_mutants,
+    load_alternatives,
+    mutate,
+)
 
 NOTEBOOK = None  # not one notebook's module: conftest parametrizes nothing here
 BOOK = "Overfitting"
@@ -74,3 +82,38 @@ def test_malformed_alternatives_are_refused(tmp_path: Path, text: str, message: 
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ValueError, match=message):
         load_alternatives(path)
+
+
+def test_a_mutant_that_no_longer_applies_names_its_file_and_cell() -> None:
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "def f():\n    return 1\n",
+                metadata={"nbgrader": {"grade_id": "answer", "solution": True}},
+            )
+        ]
+    )
+    renamed = Mutant("test-f", "answer", "off by one", "return 2", "return 3", "Book.yaml")
+    with pytest.raises(
+        ValueError, match=r"Book\.yaml: 'off by one' \(test test-f\).*cell 'answer'"
+    ):
+        mutate(notebook, renamed)
+    gone = Mutant("test-f", "answer-gone", "off by one", "return 1", "return 2", "Book.yaml")
+    with pytest.raises(ValueError, match=r"Book\.yaml.*no cell 'answer-gone'"):
+        mutate(notebook, gone)
+    applied = mutate(notebook, Mutant("test-f", "answer", "off", "return 1", "return 2"))
+    assert "return 2" in applied.cells[0].source and "return 1" in notebook.cells[0].source
+
+
+def test_mutants_of_one_test_or_one_cell_never_share_a_run() -> None:
+    def mutant(test: str, cell: str) -> Mutant:
+        return Mutant(test, cell, f"{test}/{cell}", "a", "b")
+
+    mutants = [mutant("t1", "c1"), mutant("t1", "c1"), mutant("t2", "c1"), mutant("t3", "c3")]
+    groups = group_mutants(mutants)
+    assert [[m.why for m in g.mutants] for g in groups] == [
+        ["t1/c1", "t3/c3"],
+        ["t1/c1"],
+        ["t2/c1"],
+    ]
+    assert groups[0].tests == {"t1", "t3"} and groups[0].student == "mutants-1"

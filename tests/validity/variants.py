@@ -28,6 +28,7 @@ class Mutant:
     why: str
     old: str
     new: str
+    source: str = ""  # the mutants file it comes from, named when it no longer applies
 
     @property
     def student(self) -> str:
@@ -40,8 +41,40 @@ def load_mutants(path: Path) -> list[Mutant]:
         return []
     entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     return [
-        Mutant(e["test"], e["cell"], e["why"], e["replace"][0], e["replace"][1]) for e in entries
+        Mutant(e["test"], e["cell"], e["why"], e["replace"][0], e["replace"][1], path.name)
+        for e in entries
     ]
+
+
+@dataclass(frozen=True)
+class MutantGroup:
+    """Mutants graded together in one submission: each targets another test and changes
+    another answer cell, so the run shows each one's loss apart from the others'."""
+
+    number: int
+    mutants: tuple[Mutant, ...]
+
+    @property
+    def student(self) -> str:
+        return f"mutants-{self.number}"
+
+    @property
+    def tests(self) -> set[str]:
+        return {m.test for m in self.mutants}
+
+
+def group_mutants(mutants: list[Mutant]) -> list[MutantGroup]:
+    """The fewest groups (greedily, in file order) in which no two mutants share a test or an
+    answer cell."""
+    groups: list[list[Mutant]] = []
+    for mutant in mutants:
+        for group in groups:
+            if all(m.test != mutant.test and m.cell != mutant.cell for m in group):
+                group.append(mutant)
+                break
+        else:
+            groups.append([mutant])
+    return [MutantGroup(number, tuple(group)) for number, group in enumerate(groups, start=1)]
 
 
 @dataclass(frozen=True)
@@ -60,6 +93,7 @@ class AlternativeSet:
 
     number: int
     answers: tuple[Alternative, ...]
+    source: str = ""  # the alternatives file it comes from
 
     @property
     def student(self) -> str:
@@ -90,7 +124,7 @@ def load_alternatives(path: Path) -> list[AlternativeSet]:
             if not isinstance(answer, dict) or not answer.get("source") or not answer.get("style"):
                 raise ValueError(f"{path.name}: set {number}, {cell}: needs 'style' and 'source'")
             parsed.append(Alternative(cell, answer["style"], answer["source"], answer.get("fails")))
-        sets.append(AlternativeSet(number, tuple(parsed)))
+        sets.append(AlternativeSet(number, tuple(parsed), path.name))
     numbers = [s.number for s in sets]
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"{path.name}: set numbers repeat: {numbers}")
@@ -131,16 +165,23 @@ def answer_cells(notebook: Any) -> list[Any]:
     return [c for c in notebook.cells if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
 
 
-def mutate(notebook: Any, mutant: Mutant) -> Any:
-    """A copy of ``notebook`` with the mutant's replacement applied to its answer cell."""
+def mutate(notebook: Any, *mutants: Mutant) -> Any:
+    """A copy of ``notebook`` with each mutant's replacement applied to its answer cell.
+
+    A mutant that no longer applies (its cell gone, its text changed) raises ``ValueError``
+    naming its file, cell and mistake, rather than grading an unchanged notebook.
+    """
     changed = copy.deepcopy(notebook)
-    for cell in changed.cells:
-        if nbgrader_meta(cell).get("grade_id") == mutant.cell:
-            if mutant.old not in cell.source:
-                raise ValueError(f"{mutant.student}: {mutant.old!r} not in cell {mutant.cell!r}")
-            cell.source = cell.source.replace(mutant.old, mutant.new)
-            return changed
-    raise ValueError(f"{mutant.student}: no cell with grade_id {mutant.cell!r}")
+    for mutant in mutants:
+        where = f"{mutant.source or 'mutants'}: '{mutant.why}' (test {mutant.test})"
+        cells = [c for c in changed.cells if nbgrader_meta(c).get("grade_id") == mutant.cell]
+        if not cells:
+            raise ValueError(f"{where}: the notebook has no cell {mutant.cell!r}")
+        (cell,) = cells
+        if mutant.old not in cell.source:
+            raise ValueError(f"{where}: {mutant.old!r} is not in cell {mutant.cell!r}")
+        cell.source = cell.source.replace(mutant.old, mutant.new)
+    return changed
 
 
 def _new_cell(kind: str, source: str) -> Any:
