@@ -72,7 +72,6 @@ __all__ = [
     "GradingOptions",
     "autograde",
     "grade_submission",
-    "iter_results",
     "load_course",
     "prepare",
 ]
@@ -375,16 +374,3 @@ def hidden_labels() -> judge.LabelSource:
     """The engine's label source: ``grader.data``'s hidden split, loaded in the grading process
     (kernels get sealed data without these labels)."""
     return FixedLabels()
-
-
-def iter_results(course: Course, assignment: str) -> Iterator[tuple[str, dict]]:
-    """(student, results.json document) for every graded submission of ``assignment``."""
-    base = Path(course.coursedir.format_path(course.coursedir.autograded_directory, ".", "."))
-    if not base.is_dir():
-        return
-    for folder in sorted(base.resolve().iterdir()):
-        if folder.name.startswith("."):
-            continue
-        document = read_results(folder / assignment / RESULTS_NAME)
-        if document is not None:
-            yield folder.name, document
