@@ -35,6 +35,7 @@ from grader import __version__
 from grader.course import Course, load_course
 from grader.engine import gradebook as gb
 from grader.engine import judge
+from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
 from grader.engine.reference import Reference, load_or_run
 from grader.engine.results import (
@@ -56,10 +57,7 @@ from grader.engine.task import (
     FixedLabels,
     GradedSubmission,
     GradingOptions,
-    fingerprint,
     grade_files,
-    read_files,
-    submission_files,
     thread_environment,
     trusted_prefixes,
     unreadable,
