@@ -327,7 +327,9 @@ def dataset_mask_paths() -> list[str]:
     return sorted(found)
 
 
-def _interpreter_paths() -> list[str]:
+def interpreter_paths() -> list[str]:
+    """The interpreter's and the virtual environment's folders (prefixes, standard library,
+    site-packages): bound read-only into the sandbox, trusted by the tamper probe."""
     paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
@@ -441,7 +443,7 @@ class Sandbox:
                     else {"path": p}
                     for p in sorted({*DEFAULT_HIDDEN, *self.policy.hidden})
                 ],
-                "expose": [{"path": p} for p in _interpreter_paths()]
+                "expose": [{"path": p} for p in interpreter_paths()]
                 + [{"path": p} for p in self.policy.exposed]
                 + [{"path": str(runtime), "readonly": False}, {"path": str(sealed)}],
                 "mask": dataset_mask_paths(),

@@ -29,7 +29,7 @@ from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
 from grader.engine.outputs import OutputLimits
 from grader.engine.reference import Reference
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
-from grader.engine.sandbox import Sandbox, SandboxPolicy, _interpreter_paths, probe
+from grader.engine.sandbox import Sandbox, SandboxPolicy, interpreter_paths, probe
 from grader.engine.submission import (
     MAX_NOTEBOOK_BYTES,
     MasterNotebook,
@@ -110,7 +110,7 @@ def expected_device(env: Mapping[str, str] | None = None) -> str:
 def trusted_prefixes() -> tuple[str, ...]:
     """Folders whose code the tamper probe trusts: the interpreter and installed packages
     (the kernel adds the run's own copy of the kernel-side ``grader`` modules)."""
-    return tuple(p.rstrip("/") + "/" for p in _interpreter_paths())
+    return tuple(p.rstrip("/") + "/" for p in interpreter_paths())
 
 
 @dataclass(frozen=True)
