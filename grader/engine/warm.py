@@ -31,7 +31,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 log = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
-CLIENT = Path(__file__).with_name("zygote_client.py")
 PLUGIN_NAME = "grader-zygote"
 #: What a worker runs for each submission; its imports take seconds, so workers do them early.
 GRADING_MODULE = "grader.engine.task"
