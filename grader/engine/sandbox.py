@@ -60,7 +60,7 @@ BUNDLED_DATASETS = (
 SYSTEM_DATASETS = ("/usr/share/datasets",)
 
 #: Modules of this package that test cells import inside the kernel; nothing else is copied.
-KERNEL_MODULES = ("__init__.py", "evidence.py", "data.py", "checks")
+KERNEL_SIDE_FILES = ("__init__.py", "evidence.py", "data.py", "checks")
 
 #: Environment variables passed from the grader to the kernel (all others are dropped).
 PASSED_ENV = (
@@ -291,7 +291,7 @@ def kernel_python_path(staging: Path) -> Path:
     package = Path(__file__).resolve().parent.parent
     target = staging / "grader"
     target.mkdir(parents=True, exist_ok=True)
-    for name in KERNEL_MODULES:
+    for name in KERNEL_SIDE_FILES:
         source = package / name
         if source.is_dir():
             shutil.copytree(

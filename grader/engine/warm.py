@@ -47,8 +47,8 @@ PRELOADABLE = {
     "scipy": "scipy",
     "matplotlib": "matplotlib.pyplot",  # with the kernels' backend (Agg), no figure yet
 }
-#: Always preloaded: the kernel.
-KERNEL_MODULES = ("ipykernel.kernelapp",)
+#: Always preloaded: the kernel's own modules.
+KERNEL_IMPORTS = ("ipykernel.kernelapp",)
 #: How long the zygote may take to import its libraries.
 START_TIMEOUT_S = 600.0
 
@@ -72,7 +72,7 @@ def preload_for(sources: Iterable[str]) -> tuple[str, ...]:
     wanted: set[str] = set()
     for source in sources:
         wanted |= _imported(source)
-    return (*(module for name, module in PRELOADABLE.items() if name in wanted), *KERNEL_MODULES)
+    return (*(module for name, module in PRELOADABLE.items() if name in wanted), *KERNEL_IMPORTS)
 
 
 def zygote_environment(extra: Mapping[str, str]) -> dict[str, str]:
