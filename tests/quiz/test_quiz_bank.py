@@ -20,7 +20,7 @@ from grader.quiz.bank import (
     balance_problems,
     load_bank,
 )
-from tests.quiz.conftest import BANK_DIR
+from tests.support.quiz import BANK_DIR
 
 HEBREW = re.compile(r"[\u0590-\u05FF]")
 FIXTURES = Path(__file__).parent / "fixtures" / "ai4b-quiz-app"

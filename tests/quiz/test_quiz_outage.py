@@ -16,9 +16,9 @@ from grader.quiz import tokens
 from grader.quiz.app import create_app
 from grader.quiz.config import Settings
 from grader.quiz.store import Store
-from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
-from tests.quiz.pgserver import PostgresServer, PostgresUnavailable, temporary_server
-from tests.quiz.serving import running
+from tests.support.pgserver import PostgresServer, PostgresUnavailable, temporary_server
+from tests.support.quiz import INSTRUCTOR, SECRET, correct_answers
+from tests.support.serving import running
 
 QUIZ = "frameworks-pre"  # one attempt each: a second stored row would be a 409, never a 201
 
