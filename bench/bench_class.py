@@ -45,7 +45,7 @@ from grader import course as courses  # noqa: E402
 from grader.engine.autograde import GradingOptions, load_course, prepare  # noqa: E402
 from grader.engine.gradebook import recorded_scores  # noqa: E402
 from grader.engine.kernel import Timeouts  # noqa: E402
-from tests.net import free_port  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
 
 
 def _env() -> dict[str, str]:

@@ -49,10 +49,10 @@ sys.path.insert(0, str(ROOT))
 from grader.quiz import tokens  # noqa: E402
 from grader.quiz.bank import load_bank  # noqa: E402
 from grader.quiz.store import Store  # noqa: E402
-from tests.quiz.pgserver import (  # noqa: E402
+from tests.support.net import free_port  # noqa: E402
+from tests.support.pgserver import (  # noqa: E402
     PostgresServer,
     PostgresUnavailable,
-    free_port,
     temporary_server,
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every room's commands registered."""
-    from grader import course
+    from grader import course_cli
     from grader.engine import cli as engine_cli
     from grader.i18n import cli as i18n_cli
     from grader.quiz import cli as quiz_cli
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show the full traceback when a command fails"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    course.register(commands)
+    course_cli.register(commands)
     engine_cli.register(commands)
     i18n_cli.register(commands)
     quiz_cli.register(commands)

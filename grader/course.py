@@ -10,7 +10,6 @@ course root.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -23,12 +22,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
-#: The course's assignments and their notebooks, in teaching order.
-COURSE: dict[str, tuple[str, ...]] = {
-    "frameworks": ("IntroPyTorch", "IntroKerasTF", "IntroKeras"),
-    "overfitting": ("Overfitting",),
-    "lab": ("LabFrameworks",),
-}
+from grader.syllabus import COURSE as COURSE  # the course's assignments, read here too
 
 REFERENCE_STUDENT = "reference"
 #: Where the engine caches reference runs, inside ``autograded/`` (a name no student has).
@@ -172,7 +166,7 @@ def release(root: Path, assignments: list[str] | None = None) -> list[str]:
     (``frameworks-he``, ...) are first rebuilt into ``source/`` from the English notebooks, all
     or nothing (:func:`grader.i18n.build.build_translations`), then released like the others.
     """
-    from grader.i18n.build import build_translations, stub_options
+    from grader.i18n.build import build_translations, stub_options  # heavy: only when releasing
 
     chosen = assignments or assignments_in(root)
     translated = build_translations(root, chosen)
@@ -224,49 +218,3 @@ def make_course_copy(root: Path, destination: Path, assignments: list[str]) -> P
     for assignment in assignments:
         shutil.copytree(root / "source" / assignment, destination / "source" / assignment)
     return destination
-
-
-def _release_command(args: argparse.Namespace) -> int:
-    from grader.i18n import TranslationError
-
-    try:
-        done = release(Path(args.root).resolve(), args.assignments or None)
-    except TranslationError as error:
-        print(f"grader release: {error}", file=sys.stderr)
-        return 1
-    print(f"released: {', '.join(done)}")
-    return 0
-
-
-def _demo_command(args: argparse.Namespace) -> int:
-    """``grader demo``: the instructor's whole day on a simulated class (grader.demo.day)."""
-    from grader.demo.class_sim import SimulationError
-    from grader.demo.day import DAY_ASSIGNMENTS, DAY_FOLDER, DayFailed, run_day
-
-    root = Path(args.root).resolve()
-    folder = Path(args.folder) if args.folder else root / DAY_FOLDER
-    try:
-        run_day(root, folder, args.assignments or DAY_ASSIGNMENTS, seed=args.seed)
-    except (DayFailed, SimulationError) as error:
-        print(f"grader demo: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``release`` and ``demo`` to the top-level parser."""
-    parser = commands.add_parser("release", help="regenerate release/ from source/")
-    parser.add_argument("assignments", nargs="*", help="assignments (default: all)")
-    parser.add_argument("--root", default=".", help="course directory (default: .)")
-    parser.set_defaults(func=_release_command)
-
-    parser = commands.add_parser(
-        "demo",
-        help="the instructor's day on a simulated class, through nbgrader's exchange, "
-        "in a scratch copy of the course",
-    )
-    parser.add_argument("assignments", nargs="*", help="assignments (default: overfitting and lab)")
-    parser.add_argument("--root", default=".", help="course directory (default: .)")
-    parser.add_argument("--folder", help="where the day happens (default: ROOT/demo-day)")
-    parser.add_argument("--seed", type=int, default=0, help="the simulated class's seed")
-    parser.set_defaults(func=_demo_command)

@@ -179,11 +179,6 @@ _SOURCES: dict[str, _Source] = {
 }
 
 
-def dataset_names() -> tuple[str, ...]:
-    """Names accepted by :func:`load` and :func:`hidden_split`."""
-    return tuple(_SOURCES)
-
-
 def _splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
     """Plain mode: the three splits of ``name`` (refused in sealed mode, even when cached)."""
     _plain_only(f"computing the splits of {name!r}")

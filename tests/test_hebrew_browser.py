@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser import chromium, needs_chromium
-from tests.net import free_port
+from tests.support.browser import chromium, needs_chromium
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "release" / "overfitting-he" / "Overfitting.ipynb"

@@ -35,6 +35,7 @@ from grader import __version__
 from grader.course import Course, load_course
 from grader.engine import gradebook as gb
 from grader.engine import judge
+from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
 from grader.engine.reference import Reference, load_or_run
 from grader.engine.results import (
@@ -56,10 +57,7 @@ from grader.engine.task import (
     FixedLabels,
     GradedSubmission,
     GradingOptions,
-    fingerprint,
     grade_files,
-    read_files,
-    submission_files,
     thread_environment,
     trusted_prefixes,
     unreadable,
@@ -72,7 +70,6 @@ __all__ = [
     "GradingOptions",
     "autograde",
     "grade_submission",
-    "iter_results",
     "load_course",
     "prepare",
 ]
@@ -375,16 +372,3 @@ def hidden_labels() -> judge.LabelSource:
     """The engine's label source: ``grader.data``'s hidden split, loaded in the grading process
     (kernels get sealed data without these labels)."""
     return FixedLabels()
-
-
-def iter_results(course: Course, assignment: str) -> Iterator[tuple[str, dict]]:
-    """(student, results.json document) for every graded submission of ``assignment``."""
-    base = Path(course.coursedir.format_path(course.coursedir.autograded_directory, ".", "."))
-    if not base.is_dir():
-        return
-    for folder in sorted(base.resolve().iterdir()):
-        if folder.name.startswith("."):
-            continue
-        document = read_results(folder / assignment / RESULTS_NAME)
-        if document is not None:
-            yield folder.name, document

@@ -42,7 +42,8 @@ def run_autograde(args: argparse.Namespace) -> int:
     grades the rest). Errors that stop grading from starting (no gradebook, no sandbox, no
     cluster) reach the top-level handler of ``grader`` (one line, exit status 2).
     """
-    from grader.engine.autograde import autograde, load_course
+    from grader.course import load_course
+    from grader.engine.autograde import autograde
     from grader.engine.outputs import OutputLimits
     from grader.engine.progress import Progress
     from grader.engine.schedule import ClusterOptions
@@ -102,7 +103,7 @@ def stop_on_termination() -> Iterator[None]:
 
 def run_feedback(args: argparse.Namespace) -> int:
     """``grader feedback``: HTML feedback per student from the autograded results."""
-    from grader.engine.autograde import load_course
+    from grader.course import load_course
     from grader.engine.feedback import write_feedback
 
     _logging()

@@ -21,7 +21,8 @@ from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter
 
-from grader.engine.autograde import Course, iter_results
+from grader.course import Course
+from grader.engine.results import iter_results
 from grader.engine.submission import split_hidden
 from grader.evidence import MIME_TYPE
 

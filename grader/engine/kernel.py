@@ -197,6 +197,177 @@ class _Recorder:
         self.replies[cell_index] = execute_reply.get("content", {}) if execute_reply else {}
 
 
+class _Execution:
+    """One notebook's run in one kernel: the kernel, its client, and what happened so far.
+
+    :meth:`run` starts the kernel, takes the probe's baseline, runs each code cell
+    (:meth:`_run_cell`) until the notebook ends or a cell stops it, and always shuts the kernel
+    down; cells never reached are recorded as not run, with the reason.
+    """
+
+    def __init__(
+        self,
+        nb: nbformat.NotebookNode,
+        run: PreparedRun,
+        timeouts: Timeouts,
+        trusted_prefixes: Sequence[str],
+        log_path: Path,
+        limits: OutputLimits,
+    ) -> None:
+        self.nb = nb
+        self.run_dir = run.runtime_dir
+        self.env = run.env
+        self.timeouts = timeouts
+        self.log_path = log_path
+        self.started = time.monotonic()
+        self.deadline = self.started + timeouts.notebook
+        self.recorder = _Recorder()
+        self.km = _kernel_manager(run)
+        self.client = BoundedClient(
+            nb,
+            limits,
+            km=self.km,
+            timeout=int(timeouts.cell),
+            allow_errors=True,
+            interrupt_on_timeout=False,
+            raise_on_iopub_timeout=False,
+            iopub_timeout=4,
+            startup_timeout=int(STARTUP_TIMEOUT_S),
+            record_timing=False,
+            on_cell_executed=self.recorder,
+        )
+        self.cells: dict[int, CellRun] = {}
+        self.tampering: list[str] = []
+        self.first_tampered: int | None = None
+        self.problem = ""
+        self.expression = tamper.probe_expression([*trusted_prefixes, f"{run.runtime_dir}/pylib/"])
+        self.baseline: dict[str, Any] | None = None
+        self.code_indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+
+    async def run(self) -> NotebookRun:
+        """Run every code cell; the record of each, whatever happened to the kernel."""
+        log = self.log_path.open("wb")
+        try:
+            await self.client.async_start_new_kernel(
+                cwd=str(self.run_dir), env=self.env, stdout=log, stderr=log
+            )
+            await self.client.async_start_new_kernel_client()
+            await self._probe(None)
+            for index in self.code_indices:
+                problem = await self._run_cell(index)
+                if problem is not None:
+                    self.problem = problem
+                    break
+        except RuntimeError as error:  # the kernel did not start
+            log.flush()
+            tail = self.log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
+            self.problem = self.problem or f"the kernel could not start: {error}" + (
+                f" ({tail.splitlines()[-1]})" if tail else ""
+            )
+        finally:
+            await self._shut_down()
+            log.close()
+        return self._result()
+
+    async def _probe(self, after: int | None) -> None:
+        """Ask the kernel the integrity probe; the first answer is the baseline, later ones'
+        new findings are recorded on cell ``after``."""
+        reply = await _request(
+            self.client, PROBE_TIMEOUT_S, user_expressions={"probe": self.expression}
+        )
+        try:
+            if reply is None:
+                raise tamper.ProbeError("the kernel did not answer the integrity probe")
+            report = tamper.parse_reply(reply)
+        except tamper.ProbeError as error:
+            found = [str(error)]
+        else:
+            if self.baseline is None:
+                self.baseline = report
+            found = tamper.findings(self.baseline, report)
+        new = [f for f in found if f not in self.tampering]
+        if after is not None and new:
+            self.cells[after].tampered = new
+            self.tampering.extend(new)
+            if self.first_tampered is None:
+                self.first_tampered = after
+
+    async def _run_cell(self, index: int) -> str | None:
+        """Run code cell ``index`` and record it; why the notebook stops here, or None."""
+        cell = self.nb.cells[index]
+        if not cell.source.strip():
+            self.cells[index] = CellRun(index, "skipped")
+            return None
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            return f"the notebook time limit of {self.timeouts.notebook:g} s was reached"
+        budget = min(self.timeouts.cell, remaining)
+        self.client.timeout = max(1, int(budget + 0.999))
+        t0 = time.monotonic()
+        try:
+            await self.client.async_execute_cell(cell, index, store_history=True)
+        except CellTimeoutError:
+            return await self._timed_out(index, budget, time.monotonic() - t0)
+        except DeadKernelError:
+            seconds = time.monotonic() - t0
+            await asyncio.sleep(0.2)
+            what = f"the kernel {describe_exit(_exit_code(self.km))} in cell {_label(cell, index)}"
+            self.cells[index] = CellRun(index, "died", seconds, what, copy.deepcopy(cell.outputs))
+            return what
+        seconds = time.monotonic() - t0
+        reply = self.recorder.replies.get(index, {})
+        status = "ok" if reply.get("status") == "ok" else "error"
+        message = ""
+        if status == "error":
+            message = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}".strip()
+        self.cells[index] = CellRun(index, status, seconds, message, copy.deepcopy(cell.outputs))
+        await self._probe(index)
+        if not await self.km.is_alive():
+            return f"the kernel {describe_exit(_exit_code(self.km))} after cell #{index}"
+        return None
+
+    async def _timed_out(self, index: int, budget: float, seconds: float) -> str | None:
+        """Record cell ``index`` as timed out; interrupt the kernel when the cell's own budget
+        (not the notebook's) ran out, and stop when it does not answer within the grace."""
+        cell = self.nb.cells[index]
+        by_notebook = budget < self.timeouts.cell
+        label = _label(cell, index)
+        what = (
+            f"the notebook time limit of {self.timeouts.notebook:g} s ran out in cell {label}"
+            if by_notebook
+            else f"timed out after {budget:g} s in cell {label}"
+        )
+        self.cells[index] = CellRun(index, "timeout", seconds, what, copy.deepcopy(cell.outputs))
+        if by_notebook:
+            return what
+        await self.km.interrupt_kernel()
+        if await _request(self.client, INTERRUPT_GRACE_S) is None:
+            return f"{what}; the kernel did not stop when interrupted and was killed"
+        return None
+
+    async def _shut_down(self) -> None:
+        try:
+            if self.km.has_kernel:
+                await self.km.shutdown_kernel(now=True)
+        except (RuntimeError, OSError) as error:  # already gone
+            logger.debug("kernel shutdown: %s", error)
+        if self.client.kc is not None:
+            self.client.kc.stop_channels()
+
+    def _result(self) -> NotebookRun:
+        for index in self.code_indices:
+            if index not in self.cells:
+                self.cells[index] = CellRun(index, "not_run", message=self.problem or "not run")
+        return NotebookRun(
+            notebook=self.nb,
+            cells=self.cells,
+            seconds=time.monotonic() - self.started,
+            kernel_problem=self.problem,
+            tampering=self.tampering,
+            first_tampered_index=self.first_tampered,
+        )
+
+
 async def _execute(
     nb: nbformat.NotebookNode,
     run: PreparedRun,
@@ -205,135 +376,13 @@ async def _execute(
     log_path: Path,
     limits: OutputLimits,
 ) -> NotebookRun:
-    started = time.monotonic()
-    deadline = started + timeouts.notebook
-    recorder = _Recorder()
-    km = _kernel_manager(run)
-    client = BoundedClient(
-        nb,
-        limits,
-        km=km,
-        timeout=int(timeouts.cell),
-        allow_errors=True,
-        interrupt_on_timeout=False,
-        raise_on_iopub_timeout=False,
-        iopub_timeout=4,
-        startup_timeout=int(STARTUP_TIMEOUT_S),
-        record_timing=False,
-        on_cell_executed=recorder,
-    )
-    cells: dict[int, CellRun] = {}
-    tampering: list[str] = []
-    first_tampered: int | None = None
-    problem = ""
-    expression = tamper.probe_expression([*trusted_prefixes, f"{run.runtime_dir}/pylib/"])
-    baseline: dict[str, Any] | None = None
-    code_indices = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    # the kernel manager and its client are made inside the event loop that runs them
+    return await _Execution(nb, run, timeouts, trusted_prefixes, log_path, limits).run()
 
-    async def probe(after: int | None) -> None:
-        nonlocal baseline, first_tampered
-        reply = await _request(client, PROBE_TIMEOUT_S, user_expressions={"probe": expression})
-        try:
-            if reply is None:
-                raise tamper.ProbeError("the kernel did not answer the integrity probe")
-            report = tamper.parse_reply(reply)
-        except tamper.ProbeError as error:
-            found = [str(error)]
-        else:
-            if baseline is None:
-                baseline = report
-            found = tamper.findings(baseline, report)
-        new = [f for f in found if f not in tampering]
-        if after is not None and new:
-            cells[after].tampered = new
-            tampering.extend(new)
-            if first_tampered is None:
-                first_tampered = after
 
-    log = log_path.open("wb")
-    try:
-        await client.async_start_new_kernel(
-            cwd=str(run.runtime_dir), env=run.env, stdout=log, stderr=log
-        )
-        await client.async_start_new_kernel_client()
-        await probe(None)
-        for index in code_indices:
-            cell = nb.cells[index]
-            if not cell.source.strip():
-                cells[index] = CellRun(index, "skipped")
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                problem = f"the notebook time limit of {timeouts.notebook:g} s was reached"
-                break
-            budget = min(timeouts.cell, remaining)
-            by_notebook = budget < timeouts.cell
-            client.timeout = max(1, int(budget + 0.999))
-            t0 = time.monotonic()
-            try:
-                await client.async_execute_cell(cell, index, store_history=True)
-            except CellTimeoutError:
-                seconds = time.monotonic() - t0
-                label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
-                what = (
-                    f"the notebook time limit of {timeouts.notebook:g} s ran out in cell {label}"
-                    if by_notebook
-                    else f"timed out after {budget:g} s in cell {label}"
-                )
-                cells[index] = CellRun(index, "timeout", seconds, what, copy.deepcopy(cell.outputs))
-                if by_notebook:
-                    problem = what
-                    break
-                await km.interrupt_kernel()
-                if await _request(client, INTERRUPT_GRACE_S) is None:
-                    problem = f"{what}; the kernel did not stop when interrupted and was killed"
-                    break
-                continue
-            except DeadKernelError:
-                seconds = time.monotonic() - t0
-                label = cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
-                await asyncio.sleep(0.2)
-                what = f"the kernel {describe_exit(_exit_code(km))} in cell {label}"
-                cells[index] = CellRun(index, "died", seconds, what, copy.deepcopy(cell.outputs))
-                problem = what
-                break
-            seconds = time.monotonic() - t0
-            reply = recorder.replies.get(index, {})
-            status = "ok" if reply.get("status") == "ok" else "error"
-            message = ""
-            if status == "error":
-                message = f"{reply.get('ename', 'Error')}: {reply.get('evalue', '')}".strip()
-            cells[index] = CellRun(index, status, seconds, message, copy.deepcopy(cell.outputs))
-            await probe(index)
-            if not await km.is_alive():
-                problem = f"the kernel {describe_exit(_exit_code(km))} after cell #{index}"
-                break
-    except RuntimeError as error:  # the kernel did not start
-        log.flush()
-        tail = log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
-        problem = problem or f"the kernel could not start: {error}" + (
-            f" ({tail.splitlines()[-1]})" if tail else ""
-        )
-    finally:
-        try:
-            if km.has_kernel:
-                await km.shutdown_kernel(now=True)
-        except (RuntimeError, OSError) as error:  # already gone
-            logger.debug("kernel shutdown: %s", error)
-        if client.kc is not None:
-            client.kc.stop_channels()
-        log.close()
-    for index in code_indices:
-        if index not in cells:
-            cells[index] = CellRun(index, "not_run", message=problem or "not run")
-    return NotebookRun(
-        notebook=nb,
-        cells=cells,
-        seconds=time.monotonic() - started,
-        kernel_problem=problem,
-        tampering=tampering,
-        first_tampered_index=first_tampered,
-    )
+def _label(cell: nbformat.NotebookNode, index: int) -> str:
+    """How messages name a cell: its grade id, else its position."""
+    return cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
 
 
 def execute_notebook(

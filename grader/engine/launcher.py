@@ -50,7 +50,8 @@ LIMITS = {
 }
 
 
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None):
+    """mount(2) through libc; raises OSError with the paths when it fails."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_char_p]
     enc = [None if v is None else v.encode() for v in (source, target, fstype, data)]
@@ -81,14 +82,14 @@ def mask(paths: list[str]) -> None:
     for path in sorted(paths, key=_depth):
         if os.path.isdir(path) and not os.path.islink(path):
             flags = MS_NOSUID | MS_NODEV | MS_RDONLY
-            _mount("tmpfs", path, "tmpfs", flags, "mode=0555,size=4k")
+            mount("tmpfs", path, "tmpfs", flags, "mode=0555,size=4k")
         elif os.path.isfile(path):
-            _mount("/dev/null", path, None, MS_BIND, None)
+            mount("/dev/null", path, None, MS_BIND, None)
 
 
 def setup_mounts(config: dict) -> None:
     """Hide, expose and build the working folder (needs CAP_SYS_ADMIN in the namespace)."""
-    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+    mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     # Keep handles on what must come back before it disappears under a tmpfs.
     exposed = []
     for item in config.get("expose", []):
@@ -102,19 +103,19 @@ def setup_mounts(config: dict) -> None:
         if os.path.isdir(path) and not os.path.islink(path):
             mode = item.get("mode", "0755")
             size = item.get("size", "1m")
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
+            mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode={mode},size={size}")
         elif os.path.isfile(path):
-            _mount("/dev/null", path, None, MS_BIND, None)
+            mount("/dev/null", path, None, MS_BIND, None)
     for path, fd, is_dir, readonly in sorted(exposed, key=lambda e: _depth(e[0])):
         _make_target(path, is_dir)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+        mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
         if readonly:
-            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
+            mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID, None)
         os.close(fd)
     mask(config.get("mask", []))
     workdir = config["workdir"]
     os.makedirs(workdir, mode=0o755, exist_ok=True)
-    _mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755,size={config['work_size']}")
+    mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=0755,size={config['work_size']}")
     if staged is not None:
         shutil.copytree(f"/proc/self/fd/{staged}", workdir, dirs_exist_ok=True)
         os.close(staged)
@@ -169,7 +170,8 @@ def _child(config: dict, argv: list[str]) -> None:
     os.execv(argv[0], argv)
 
 
-def _status(wait_status: int) -> int:
+def exit_status(wait_status: int) -> int:
+    """A wait status as a shell would report it: the exit code, or 128 + the signal."""
     if os.WIFSIGNALED(wait_status):
         return 128 + os.WTERMSIG(wait_status)
     return os.WEXITSTATUS(wait_status)
@@ -217,7 +219,7 @@ def supervise(child: int, forwarded: tuple[signal.Signals, ...]) -> int:
         except InterruptedError:
             continue
         if done == child:
-            status = _status(wait_status)
+            status = exit_status(wait_status)
             if os.getpid() == 1:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(-1, signal.SIGKILL)  # everything else in the namespace

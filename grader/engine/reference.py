@@ -19,7 +19,7 @@ import nbformat
 
 from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
 from grader.engine.results import read_results, write_json_atomic
-from grader.engine.sandbox import KERNEL_MODULES, Sandbox
+from grader.engine.sandbox import KERNEL_SIDE_FILES, Sandbox
 from grader.evidence import MIME_TYPE, Evidence, evidence_in_outputs
 
 #: Bump when the way reference evidence is produced or stored changes.
@@ -62,7 +62,7 @@ class Reference:
 
 def _kernel_module_files() -> Iterable[Path]:
     package = Path(__file__).resolve().parent.parent
-    for name in KERNEL_MODULES:
+    for name in KERNEL_SIDE_FILES:
         path = package / name
         if path.is_dir():
             yield from sorted(p for p in path.rglob("*.py") if "__pycache__" not in p.parts)

@@ -13,10 +13,13 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.course import Course
 
 RESULTS_NAME = "results.json"
 FORMAT = 1
@@ -120,3 +123,20 @@ def read_results(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return document if isinstance(document, dict) else None
+
+
+def iter_results(course: Course, assignment: str) -> Iterator[tuple[str, dict]]:
+    """(student, results.json document) for every graded submission of ``assignment``.
+
+    Reads JSON files only: the report, the exports and the feedback import nothing of the
+    grading machinery (Dask, the zygote) to read them.
+    """
+    base = Path(course.coursedir.format_path(course.coursedir.autograded_directory, ".", "."))
+    if not base.is_dir():
+        return
+    for folder in sorted(base.resolve().iterdir()):
+        if folder.name.startswith("."):
+            continue
+        document = read_results(folder / assignment / RESULTS_NAME)
+        if document is not None:
+            yield folder.name, document

@@ -36,6 +36,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.data import SEALED_ENV
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
@@ -59,7 +60,7 @@ BUNDLED_DATASETS = (
 SYSTEM_DATASETS = ("/usr/share/datasets",)
 
 #: Modules of this package that test cells import inside the kernel; nothing else is copied.
-KERNEL_MODULES = ("__init__.py", "evidence.py", "measures.py", "data.py", "checks")
+KERNEL_SIDE_FILES = ("__init__.py", "evidence.py", "measures.py", "data.py", "checks")
 
 #: Environment variables passed from the grader to the kernel (all others are dropped).
 PASSED_ENV = (
@@ -290,7 +291,7 @@ def kernel_python_path(staging: Path) -> Path:
     package = Path(__file__).resolve().parent.parent
     target = staging / "grader"
     target.mkdir(parents=True, exist_ok=True)
-    for name in KERNEL_MODULES:
+    for name in KERNEL_SIDE_FILES:
         source = package / name
         if source.is_dir():
             shutil.copytree(
@@ -327,7 +328,9 @@ def dataset_mask_paths() -> list[str]:
     return sorted(found)
 
 
-def _interpreter_paths() -> list[str]:
+def interpreter_paths() -> list[str]:
+    """The interpreter's and the virtual environment's folders (prefixes, standard library,
+    site-packages): bound read-only into the sandbox, trusted by the tamper probe."""
     paths = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         value = sysconfig.get_paths().get(key)
@@ -406,7 +409,6 @@ class Sandbox:
 
         With ``zygote`` (the socket of a :mod:`grader.engine.zygote`), the kernel is forked from
         it into the same sandbox instead of started from scratch (root only)."""
-        caps = self.capabilities
         stack = ExitStack()
         try:
             uid, gid = self._user(stack)
@@ -416,62 +418,18 @@ class Sandbox:
         runtime = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
         sealed = runtime / "sealed"
         try:
-            stage = runtime / "stage"
-            stage.mkdir()
-            for name, source in files.items():
-                destination = stage / name
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, destination)
-            kernel_python_path(runtime / "pylib")
+            stage = self._stage(runtime, files)
             write_sealed(sealed, self.policy.sealed_datasets)
-            namespaced = caps.unshare is not None
+            namespaced = self.capabilities.unshare is not None
             workdir = "/tmp/work" if namespaced else str(stage)
             if uid is not None and gid is not None:  # the kernel's sockets go here
                 os.chown(runtime, uid, gid)
             runtime.chmod(0o755)
-            config = {
-                "mount": namespaced,
-                "init": namespaced,
-                "stage": str(stage) if namespaced else None,
-                "workdir": workdir,
-                "work_size": self.policy.limits.work_size,
-                "hide": [
-                    {"path": p, "mode": "1777", "size": self.policy.limits.tmp_size}
-                    if p in ("/tmp", "/var/tmp", "/dev/shm")
-                    else {"path": p}
-                    for p in sorted({*DEFAULT_HIDDEN, *self.policy.hidden})
-                ],
-                "expose": [{"path": p} for p in _interpreter_paths()]
-                + [{"path": p} for p in self.policy.exposed]
-                + [{"path": str(runtime), "readonly": False}, {"path": str(sealed)}],
-                "mask": dataset_mask_paths(),
-                "uid": uid,
-                "gid": gid,
-                "setpriv": caps.setpriv,
-                "drop_caps": namespaced,
-                "limits": self.policy.limits.as_rlimits(with_nproc=uid is not None),
-            }
+            config = self._launcher_config(runtime, stage, workdir, uid, gid)
             config_path = runtime / "sandbox.json"
             config_path.write_text(json.dumps(config), encoding="utf-8")
-            # The whole chain dies with the thread that starts it (the grader): setpriv sets the
-            # parent-death signal and execs unshare, whose --kill-child takes the launcher, PID 1
-            # of the namespace, and with it every process of the student.
-            prefix: list[str] = []
-            if caps.setpriv:
-                prefix = [caps.setpriv, "--pdeathsig", "KILL", "--"]
-            if zygote and namespaced and caps.root:
-                prefix += [python_executable(), "-I", str(ZYGOTE_CLIENT), zygote]
-                prefix += [str(config_path), "--"]
-            elif namespaced:
-                prefix.append(caps.unshare or "unshare")
-                if caps.user_namespace:
-                    prefix.append("-r")
-                prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
-                prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
-            else:
-                prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
             yield PreparedRun(
-                prefix=prefix,
+                prefix=self._prefix(config_path, zygote),
                 runtime_dir=runtime,
                 stage_dir=stage,
                 workdir=workdir,
@@ -484,3 +442,68 @@ class Sandbox:
                 sealed.chmod(0o755)  # read-only for the kernel; removable for the grader
             shutil.rmtree(runtime, ignore_errors=True)
             stack.close()
+
+    @staticmethod
+    def _stage(runtime: Path, files: Mapping[str, Path]) -> Path:
+        """Copy ``files`` into ``runtime/stage`` and the kernel-side modules into
+        ``runtime/pylib``; the stage folder."""
+        stage = runtime / "stage"
+        stage.mkdir()
+        for name, source in files.items():
+            destination = stage / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination)
+        kernel_python_path(runtime / "pylib")
+        return stage
+
+    def _launcher_config(
+        self, runtime: Path, stage: Path, workdir: str, uid: int | None, gid: int | None
+    ) -> dict[str, Any]:
+        """What the launcher (or the zygote) applies: mounts, masks, the user, the limits."""
+        namespaced = self.capabilities.unshare is not None
+        return {
+            "mount": namespaced,
+            "init": namespaced,
+            "stage": str(stage) if namespaced else None,
+            "workdir": workdir,
+            "work_size": self.policy.limits.work_size,
+            "hide": [
+                {"path": p, "mode": "1777", "size": self.policy.limits.tmp_size}
+                if p in ("/tmp", "/var/tmp", "/dev/shm")
+                else {"path": p}
+                for p in sorted({*DEFAULT_HIDDEN, *self.policy.hidden})
+            ],
+            "expose": [{"path": p} for p in interpreter_paths()]
+            + [{"path": p} for p in self.policy.exposed]
+            + [{"path": str(runtime), "readonly": False}, {"path": str(runtime / "sealed")}],
+            "mask": dataset_mask_paths(),
+            "uid": uid,
+            "gid": gid,
+            "setpriv": self.capabilities.setpriv,
+            "drop_caps": namespaced,
+            "limits": self.policy.limits.as_rlimits(with_nproc=uid is not None),
+        }
+
+    def _prefix(self, config_path: Path, zygote: str | None) -> list[str]:
+        """The wrapper put in front of the kernel's command line.
+
+        The whole chain dies with the thread that starts it (the grader): setpriv sets the
+        parent-death signal and execs unshare, whose --kill-child takes the launcher, PID 1 of
+        the namespace, and with it every process of the student."""
+        caps = self.capabilities
+        namespaced = caps.unshare is not None
+        prefix: list[str] = []
+        if caps.setpriv:
+            prefix = [caps.setpriv, "--pdeathsig", "KILL", "--"]
+        if zygote and namespaced and caps.root:
+            prefix += [python_executable(), "-I", str(ZYGOTE_CLIENT), zygote]
+            prefix += [str(config_path), "--"]
+        elif namespaced:
+            prefix.append(caps.unshare or "unshare")
+            if caps.user_namespace:
+                prefix.append("-r")
+            prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
+            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+        else:
+            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+        return prefix

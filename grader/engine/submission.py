@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -291,12 +291,3 @@ def grade_ids(nb: NotebookNode) -> Sequence[str]:
         for c in nb.cells
         if c.metadata.get("nbgrader", {}).get("grade")
     ]
-
-
-def index_of(nb: NotebookNode) -> Mapping[str, int]:
-    """Cell index by grade id."""
-    return {
-        c.metadata["nbgrader"]["grade_id"]: i
-        for i, c in enumerate(nb.cells)
-        if "grade_id" in c.metadata.get("nbgrader", {})
-    }

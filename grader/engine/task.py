@@ -12,7 +12,6 @@ environment. The client writes what comes back (:mod:`grader.engine.autograde`).
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import tempfile
 import time
@@ -25,11 +24,12 @@ import numpy as np
 
 from grader.engine import gradebook as gb
 from grader.engine import judge
+from grader.engine.files import stage_files, submission_files
 from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
 from grader.engine.outputs import OutputLimits
 from grader.engine.reference import Reference
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
-from grader.engine.sandbox import Sandbox, SandboxPolicy, _interpreter_paths, probe
+from grader.engine.sandbox import Sandbox, SandboxPolicy, interpreter_paths, probe
 from grader.engine.submission import (
     MAX_NOTEBOOK_BYTES,
     MasterNotebook,
@@ -40,9 +40,6 @@ from grader.engine.submission import (
 )
 from grader.engine.warm import worker_zygote
 from grader.evidence import evidence_in_outputs
-
-#: Names never part of a submission's files (nbgrader's and the engine's own).
-SKIPPED_FILES = ("timestamp.txt", "results.json")
 
 #: Environment variables that bound the threads of the numeric libraries in a kernel.
 THREAD_VARIABLES = (
@@ -113,39 +110,7 @@ def expected_device(env: Mapping[str, str] | None = None) -> str:
 def trusted_prefixes() -> tuple[str, ...]:
     """Folders whose code the tamper probe trusts: the interpreter and installed packages
     (the kernel adds the run's own copy of the kernel-side ``grader`` modules)."""
-    return tuple(p.rstrip("/") + "/" for p in _interpreter_paths())
-
-
-def submission_files(folder: Path, skip_notebooks: bool = False) -> dict[str, Path]:
-    """The files of a submission or assignment folder by relative name (hidden files, caches,
-    nbgrader's ``timestamp.txt`` and the engine's ``results.json`` left out)."""
-    found: dict[str, Path] = {}
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if not path.is_file() or any(
-            part.startswith(".") or part in ("__pycache__", "feedback") for part in relative.parts
-        ):
-            continue
-        if relative.name in SKIPPED_FILES or (skip_notebooks and path.suffix == ".ipynb"):
-            continue
-        found[str(relative)] = path
-    return found
-
-
-def read_files(files: Mapping[str, Path]) -> dict[str, bytes]:
-    """The contents of ``files`` (relative name -> path), to send to a worker."""
-    return {name: path.read_bytes() for name, path in files.items()}
-
-
-def fingerprint(base: str, files: Mapping[str, bytes]) -> str:
-    """What a submission's grade depends on: its files, the references, the engine."""
-    digest = hashlib.sha256(base.encode())
-    for name in sorted(files):
-        digest.update(f"\0{name}\0".encode())
-        digest.update(files[name])
-    return digest.hexdigest()
+    return tuple(p.rstrip("/") + "/" for p in interpreter_paths())
 
 
 @dataclass(frozen=True)
@@ -330,18 +295,6 @@ def collect_results(
     return results
 
 
-def _stage(folder: Path, files: Mapping[str, bytes]) -> dict[str, Path]:
-    staged = {}
-    for name, content in files.items():
-        target = (folder / name).resolve()
-        if not target.is_relative_to(folder.resolve()):
-            raise NotGradable(f"a file name leaves the submission folder: {name!r}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        staged[name] = target
-    return staged
-
-
 def grade_files(
     plan: AssignmentPlan,
     student: str,
@@ -364,7 +317,7 @@ def grade_files(
     with tempfile.TemporaryDirectory(prefix="grader-submission-") as scratch:
         folder = Path(scratch) / "submission"
         folder.mkdir()
-        _stage(folder, files)
+        stage_files(folder, files)
         sources = Path(scratch) / "source"
         sources.mkdir()
         bench = Workbench(
@@ -372,7 +325,7 @@ def grade_files(
             trusted_prefixes=trusted_prefixes(),
             device=expected_device(),
             labels=plan.labels or FixedLabels(),
-            source_files=_stage(sources, plan.source_files),
+            source_files=stage_files(sources, plan.source_files),
             zygote=zygote or (worker_zygote() if plan.preload else None),
         )
         graded = [grade_notebook(plan, bench, name, folder) for name in plan.notebooks]

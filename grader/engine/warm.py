@@ -31,7 +31,6 @@ from distributed.diagnostics.plugin import WorkerPlugin
 log = logging.getLogger(__name__)
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
-CLIENT = Path(__file__).with_name("zygote_client.py")
 PLUGIN_NAME = "grader-zygote"
 #: What a worker runs for each submission; its imports take seconds, so workers do them early.
 GRADING_MODULE = "grader.engine.task"
@@ -48,8 +47,8 @@ PRELOADABLE = {
     "scipy": "scipy",
     "matplotlib": "matplotlib.pyplot",  # with the kernels' backend (Agg), no figure yet
 }
-#: Always preloaded: the kernel.
-KERNEL_MODULES = ("ipykernel.kernelapp",)
+#: Always preloaded: the kernel's own modules.
+KERNEL_IMPORTS = ("ipykernel.kernelapp",)
 #: How long the zygote may take to import its libraries.
 START_TIMEOUT_S = 600.0
 
@@ -73,7 +72,7 @@ def preload_for(sources: Iterable[str]) -> tuple[str, ...]:
     wanted: set[str] = set()
     for source in sources:
         wanted |= _imported(source)
-    return (*(module for name, module in PRELOADABLE.items() if name in wanted), *KERNEL_MODULES)
+    return (*(module for name, module in PRELOADABLE.items() if name in wanted), *KERNEL_IMPORTS)
 
 
 def zygote_environment(extra: Mapping[str, str]) -> dict[str, str]:

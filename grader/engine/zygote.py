@@ -126,7 +126,7 @@ def _namespace_init(config: dict, argv: list[str], env: dict[str, str], alive: i
         os._exit(128 + int(signal.SIGKILL))
     os.close(alive)
     launcher.setup_mounts(config)
-    launcher._mount("proc", "/proc", "proc", launcher.MS_NOSUID | launcher.MS_NODEV, None)
+    launcher.mount("proc", "/proc", "proc", launcher.MS_NOSUID | launcher.MS_NODEV, None)
     os.chdir(config["workdir"])
     kernel = os.fork()
     if kernel == 0:
@@ -195,7 +195,7 @@ def _serve_one(connection: socket.socket) -> None:
         except InterruptedError:
             continue
     with contextlib.suppress(OSError):
-        connection.sendall(f"{launcher._status(wait_status)}\n".encode())
+        connection.sendall(f"{launcher.exit_status(wait_status)}\n".encode())
 
 
 def serve(path: str, modules: list[str]) -> None:

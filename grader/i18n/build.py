@@ -28,12 +28,11 @@ from grader.i18n.errors import Problem, TranslationError
 from grader.i18n.extract import Part, cell_key, cell_parts
 from grader.i18n.render import isolate_code, language_snippet, translate_notebook
 from grader.i18n.tokens import changed_tokens, has_hebrew
+from grader.syllabus import COURSE
 
 
 def course_notebooks() -> dict[str, tuple[str, ...]]:
-    """The course's English assignments and their notebooks (``grader.course.COURSE``)."""
-    from grader.course import COURSE
-
+    """The course's English assignments and their notebooks (``grader.syllabus.COURSE``)."""
     return {a: names for a, names in COURSE.items() if not _split(a)[1]}
 
 

@@ -56,16 +56,6 @@ def _checked(secret: bytes) -> bytes:
     return secret
 
 
-def read_secret(env: Mapping[str, str] | None = None, secret_file: str | None = None) -> bytes:
-    """The token-signing secret from ``--secret-file``, ``GRADER_QUIZ_SECRET_FILE`` or
-    ``GRADER_QUIZ_SECRET``, else from the credentials file (made on first use)."""
-    env = os.environ if env is None else env
-    value = _from_file_or_env(env, "GRADER_QUIZ_SECRET", secret_file)
-    if value:
-        return _checked(value.encode("utf-8"))
-    return _checked(_credentials(env).secret.encode("utf-8"))
-
-
 def _credentials(env: Mapping[str, str]) -> credentials.Credentials:
     try:
         return credentials.load_or_create(credentials.default_path(env))

@@ -9,9 +9,12 @@ its sender: resent with the same key it returns the stored attempt instead of st
 On SQLite the write transaction is ``BEGIN IMMEDIATE`` (one writer at a time, waiting up to
 ``busy_timeout``) in WAL mode, so that readers never block the writer.
 
-A database that cannot be reached raises ``DatabaseUnavailable``. A pooled connection found dead
-(the server restarted) invalidates the pool and is replaced: a read, or a write that had not yet
-sent its row, is tried once more, so the store recovers by itself when the database is back.
+A database that cannot be reached raises ``DatabaseUnavailable``. On PostgreSQL a pooled
+connection the server has closed (it restarted) is found when it is taken from the pool, by a
+look at its socket without a round trip, and replaced with the pool's other old connections,
+so the first request after a restart is served. A connection that dies while a statement is on
+its way invalidates the pool: a read, or a write that had not yet sent its row or carries a key,
+is tried once more; a write without a key is not (it may have been stored).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import (
     Connection,
     Engine,
@@ -34,9 +38,16 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    make_url,
     select,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    InvalidatePoolError,
+    OperationalError,
+)
 from sqlalchemy.pool import StaticPool
 
 from grader.quiz import migrate
@@ -146,12 +157,36 @@ def _row(row: Any) -> Attempt:
     )
 
 
+def _closed_by_server(dbapi_connection: Any) -> bool:
+    """Whether the server has closed this idle psycopg connection: reads what waits on its
+    socket without blocking, no round trip to the server. After a restart that is the server's
+    goodbye (read as a notice by the first read) and the end of the stream (the second)."""
+    pgconn = dbapi_connection.pgconn
+    try:
+        pgconn.consume_input()
+        pgconn.consume_input()
+    except psycopg.OperationalError:
+        return True
+    return bool(pgconn.status != psycopg.pq.ConnStatus.OK)
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
     if not url.startswith("sqlite"):
-        # No pre-ping (a round trip per checkout): a connection found dead on first use
-        # invalidates the pool, and the store retries once when nothing was written yet.
-        return create_engine(url, pool_size=10, max_overflow=20)
+        # psycopg lets the pool look at a connection's socket; other drivers ping (a round trip)
+        cheap_check = make_url(url).get_driver_name() == "psycopg"
+        engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=not cheap_check)
+        if not cheap_check:
+            return engine
+
+        @event.listens_for(engine, "checkout")
+        def _checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            # A connection the server closed (it restarted) is replaced before a statement is
+            # sent on it: a submission without a key is never retried once its INSERT went out.
+            if _closed_by_server(dbapi_connection):
+                raise InvalidatePoolError("the database server closed the pooled connection")
+
+        return engine
     memory = url in ("sqlite://", "sqlite:///:memory:")
     engine = create_engine(
         url,

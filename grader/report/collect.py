@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from grader.course import Course
-from grader.engine.autograde import iter_results
+from grader.engine.results import iter_results
 from grader.report import ReportError
 
 GRADED = "graded"

@@ -17,14 +17,14 @@ import pytest
 
 from grader.engine.autograde import load_course, prepare
 from grader.engine.kernel import Timeouts
-
-from .conftest import REPO, generate, options, shared_once
+from tests.support import ROOT
+from tests.support.engine import generate, options, shared_once
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
 # in any case (conftest.shared_once), whichever workers its tests land on.
 pytestmark = pytest.mark.xdist_group("engine-course")
 
-SOURCE = REPO / "source" / "frameworks" / "IntroPyTorch.ipynb"
+SOURCE = ROOT / "source" / "frameworks" / "IntroPyTorch.ipynb"
 LAST_CELL = "test-pick-device"
 WRONG_GRADIENT = "def loss_gradient(w, x, y):\n    return torch.zeros_like(w)\n"
 
@@ -86,7 +86,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 def _grade_all(folder: Path) -> None:
     root = folder / "course"
     (root / "source/slice").mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     nb = nbformat.read(SOURCE, 4)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
     nb.cells = nb.cells[: ids.index(LAST_CELL) + 1]

@@ -14,8 +14,7 @@ import pytest
 
 from grader import course
 from grader.cli import main
-
-from .conftest import REPO
+from tests.support import ROOT
 
 ASSIGNMENTS = list(course.COURSE)
 
@@ -23,7 +22,7 @@ ASSIGNMENTS = list(course.COURSE)
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict]:
     """results.json by (assignment, student)."""
-    root = course.make_course_copy(REPO, tmp_path_factory.mktemp("full") / "course", ASSIGNMENTS)
+    root = course.make_course_copy(ROOT, tmp_path_factory.mktemp("full") / "course", ASSIGNMENTS)
     course.release(root, ASSIGNMENTS)
     for assignment, names in course.COURSE.items():
         for student, folder in (("reference", "source"), ("blank", "release")):

@@ -25,9 +25,8 @@ from grader.engine.gradebook import recorded_scores
 from grader.engine.progress import Progress
 from grader.engine.schedule import ClusterOptions, fitting_threads
 from grader.engine.task import FixedLabels
-from tests.net import free_port
-
-from .conftest import TOY_LABELS, options, submit, tool_env, toy_labels
+from tests.support.engine import TOY_LABELS, options, submit, tool_env, toy_labels
+from tests.support.net import free_port
 
 WRONG_DOUBLE = "def double(x):\n    return 3 * x\n"
 CRASH = "import os\nos._exit(3)\n"

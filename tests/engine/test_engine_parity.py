@@ -18,8 +18,7 @@ import pytest
 from grader.course import run_nbgrader
 from grader.engine.autograde import load_course, prepare
 from grader.engine.gradebook import recorded_scores
-
-from .conftest import generate, options, shared_once
+from tests.support.engine import generate, options, shared_once
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
 # in any case (conftest.shared_once), whichever workers its tests land on.

@@ -24,8 +24,7 @@ from grader.engine.autograde import load_course, prepare
 from grader.engine.feedback import write_feedback
 from grader.engine.gradebook import recorded_scores
 from grader.engine.sandbox import SandboxPolicy
-
-from .conftest import options, submit, tool_env, toy_labels
+from tests.support.engine import options, submit, tool_env, toy_labels
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
 # in any case (conftest.shared_once), whichever workers its tests land on.

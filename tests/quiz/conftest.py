@@ -18,13 +18,9 @@ from grader.quiz.app import create_app
 from grader.quiz.bank import Quiz, load_bank
 from grader.quiz.config import Settings
 from grader.quiz.store import Store
-from tests.quiz.pgserver import PostgresServer, PostgresUnavailable, temporary_server
-from tests.quiz.serving import running
-
-ROOT = Path(__file__).resolve().parents[2]
-BANK_DIR = ROOT / "quizzes"
-SECRET = b"test-secret-of-the-quiz-suite-0123456789"
-INSTRUCTOR = "instructor-token-for-tests-0123456789"
+from tests.support.pgserver import PostgresServer, PostgresUnavailable, temporary_server
+from tests.support.quiz import BANK_DIR, INSTRUCTOR, SECRET
+from tests.support.serving import running
 
 
 @pytest.fixture(scope="session")
@@ -120,33 +116,3 @@ def live(bank: dict[str, Quiz], tmp_path_factory: pytest.TempPathFactory) -> Ite
     )
     with Store.open(settings.db_url) as store, running(create_app(settings, bank, store)) as url:
         yield {"url": url, "store": store, "folder": folder}
-
-
-def correct_answers(quiz: Quiz) -> dict[str, object]:
-    """Answers that earn full points on every question."""
-    return {q.id: q.answer if q.type == "numeric" else list(q.correct_ids) for q in quiz.questions}
-
-
-def wrong_answers(quiz: Quiz) -> dict[str, object]:
-    """Answers that earn nothing: a wrong option, or a number far from the answer."""
-    out: dict[str, object] = {}
-    for q in quiz.questions:
-        if q.type == "numeric":
-            out[q.id] = (q.answer or 0.0) + 1000.0
-        else:
-            out[q.id] = [next(o.id for o in q.options if not o.correct)]
-    return out
-
-
-def right(quiz: Quiz, question_id: str) -> list[str]:
-    """The correct option ids of one choice question (the bank may reorder options)."""
-    question = quiz.question(question_id)
-    assert question is not None, question_id
-    return list(question.correct_ids)
-
-
-def wrong(quiz: Quiz, question_id: str) -> list[str]:
-    """One wrong option of a choice question."""
-    question = quiz.question(question_id)
-    assert question is not None, question_id
-    return [next(o.id for o in question.options if not o.correct)]

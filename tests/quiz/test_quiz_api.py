@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.quiz.conftest import correct_answers, wrong_answers
+from tests.support.quiz import correct_answers, wrong_answers
 
 BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
 
@@ -111,7 +111,7 @@ def test_language_picker_then_rtl_page(client, token):
 
 def test_form_fallback_scores_like_the_api(client, token, bank):
     from grader.quiz.tokens import csrf_token
-    from tests.quiz.conftest import SECRET
+    from tests.support.quiz import SECRET
 
     t = token("erin")
     fields = [

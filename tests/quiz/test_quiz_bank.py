@@ -25,7 +25,7 @@ from grader.quiz.bank import (
     load_schema,
     parse_quiz,
 )
-from tests.quiz.conftest import BANK_DIR
+from tests.support.quiz import BANK_DIR
 
 HEBREW = re.compile(r"[\u0590-\u05FF]")
 FIXTURES = Path(__file__).parent / "fixtures" / "ai4b-quiz-app"

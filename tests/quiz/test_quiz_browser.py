@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.browser import chromium, needs_chromium
-from tests.quiz.conftest import INSTRUCTOR, ROOT
+from tests.support import ROOT
+from tests.support.browser import chromium, needs_chromium
+from tests.support.quiz import INSTRUCTOR
 
 SCREENSHOT = ROOT / "autograded" / "quiz-browser-he.png"
 

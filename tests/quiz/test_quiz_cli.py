@@ -13,8 +13,8 @@ from grader.cli import main
 from grader.quiz import migrate, tokens
 from grader.quiz.config import load_settings
 from grader.quiz.service import submit
-from tests.net import free_port
-from tests.quiz.conftest import SECRET
+from tests.support.net import free_port
+from tests.support.quiz import SECRET
 
 
 def test_links_are_signed_personal_urls(monkeypatch, capsys, tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from grader.quiz.dashboard import stats
 from grader.quiz.service import submit
-from tests.quiz.conftest import right, wrong
+from tests.support.quiz import right, wrong
 
 BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
 

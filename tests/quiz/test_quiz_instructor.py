@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from grader.quiz import session
 from grader.quiz.logs import REDACTED, RedactTokens, redact
 from grader.quiz.service import submit
-from tests.quiz.conftest import INSTRUCTOR, SECRET, right
+from tests.support.quiz import INSTRUCTOR, SECRET, right
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

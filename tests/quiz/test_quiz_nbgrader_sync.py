@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from grader.cli import main
 from grader.quiz.nbgrader_sync import roster, sync
 from grader.quiz.service import submit
-from tests.quiz.conftest import correct_answers, right
+from tests.support.quiz import correct_answers, right
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from grader.quiz.notebook import (
     write_assignment,
 )
 from grader.quiz.scoring import option_order, score_question
-from tests.quiz.conftest import ROOT
+from tests.support import ROOT
 
 
 @pytest.mark.parametrize("quiz_id", ["frameworks-pre", "frameworks-post"])

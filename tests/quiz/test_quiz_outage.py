@@ -16,9 +16,9 @@ from grader.quiz import tokens
 from grader.quiz.app import create_app
 from grader.quiz.config import Settings
 from grader.quiz.store import Store
-from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
-from tests.quiz.pgserver import PostgresServer, PostgresUnavailable, temporary_server
-from tests.quiz.serving import running
+from tests.support.pgserver import PostgresServer, PostgresUnavailable, temporary_server
+from tests.support.quiz import INSTRUCTOR, SECRET, correct_answers
+from tests.support.serving import running
 
 QUIZ = "frameworks-pre"  # one attempt each: a second stored row would be a 409, never a 201
 
@@ -33,14 +33,30 @@ def own_pg() -> Iterator[PostgresServer]:
         pytest.skip(str(exc))
 
 
-def _post(url: str, student: str, key: str, answers: dict) -> httpx.Response:
+def _post(url: str, student: str, key: str | None, answers: dict) -> httpx.Response:
     token = tokens.issue(SECRET, student, QUIZ, 600)
+    headers = {"Authorization": f"Bearer {token}"}
+    if key is not None:
+        headers["Idempotency-Key"] = key
     with httpx.Client(base_url=url, timeout=30) as c:
-        return c.post(
-            f"/api/quiz/{QUIZ}/attempts",
-            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
-            json={"answers": answers},
-        )
+        return c.post(f"/api/quiz/{QUIZ}/attempts", headers=headers, json={"answers": answers})
+
+
+def test_the_first_submission_after_a_restart_is_served(own_pg, bank):
+    """A quick restart leaves the pool holding connections the server has closed: the first
+    submission after it, even one sent without an Idempotency-Key (which is never retried once
+    its statement went out), gets a live connection and is stored, not refused."""
+    settings = Settings(secret=SECRET, db_url=own_pg.url(), instructor_token=INSTRUCTOR)
+    answers = correct_answers(bank[QUIZ])
+    with Store.open(settings.db_url) as store, running(create_app(settings, bank, store)) as url:
+        assert _post(url, "before", None, answers).status_code == 201
+        for restart in range(3):
+            own_pg.stop()
+            own_pg.start()  # nothing reached the database in between: the pool is stale
+            r = _post(url, f"after{restart}", None, answers)
+            assert r.status_code == 201, r.text
+        stored = Counter(a.student for a in store.attempts(QUIZ))
+        assert stored == {"before": 1, "after0": 1, "after1": 1, "after2": 1}, stored
 
 
 def test_database_down_then_back_gives_503_and_stores_each_attempt_once(own_pg, bank):

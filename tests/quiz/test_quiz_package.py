@@ -8,7 +8,8 @@ import subprocess
 import sys
 import zipfile
 
-from tests.quiz.conftest import BANK_DIR, ROOT
+from tests.support import ROOT
+from tests.support.quiz import BANK_DIR
 
 NEEDED = [
     "grader/quiz/quiz.schema.json",

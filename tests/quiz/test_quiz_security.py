@@ -14,7 +14,7 @@ from starlette.routing import Mount
 
 from grader.quiz import app as quiz_app
 from grader.quiz import tokens
-from tests.quiz.conftest import INSTRUCTOR, SECRET, correct_answers
+from tests.support.quiz import INSTRUCTOR, SECRET, correct_answers
 
 BOTH_DATABASES = True  # every test with a store runs on SQLite and on PostgreSQL
 

@@ -17,8 +17,9 @@ import httpx
 
 from grader.quiz import tokens
 from grader.quiz.store import Store
-from tests.net import free_port
-from tests.quiz.conftest import BANK_DIR, ROOT, correct_answers
+from tests.support import ROOT
+from tests.support.net import free_port
+from tests.support.quiz import BANK_DIR, correct_answers
 
 BOTH_DATABASES = True  # the server runs once on SQLite and once on PostgreSQL
 POST = "frameworks-post"  # two attempts allowed

@@ -26,9 +26,9 @@ from grader.engine.results import (
     TestResult,
     write_json_atomic,
 )
-from tests.engine.conftest import FIXTURES, generate, shared_once
+from tests.support.engine import FIXTURES, generate, shared_once
+from tests.support.report import FLAG, UNREADABLE
 
-ROOT = Path(__file__).resolve().parents[2]
 DUE = datetime(2026, 1, 15, 12, 0)
 #: grade id -> points of the demo notebook's autograded tests (``explain`` is graded by hand)
 TESTS = {
@@ -66,8 +66,6 @@ CLASS = {
     ),
     "fay": ({name: "not submitted" for name in TESTS}, "missing", datetime(2026, 1, 15, 10, 0)),
 }
-UNREADABLE = "not a notebook: Expecting ',' delimiter: line 40 column 1"
-FLAG = "input transformer installed"
 
 
 def _results(student: str, failed: dict[str, str], state: str) -> SubmissionResults:

@@ -28,7 +28,7 @@ from grader.demo.class_sim import (
 )
 from grader.quiz.bank import load_bank
 from grader.quiz.store import Store
-from tests.report.conftest import ROOT
+from tests.support import ROOT
 
 MUTANTS = ROOT / "tests" / "mutants"
 ALTERNATIVES = ROOT / "tests" / "alternatives"

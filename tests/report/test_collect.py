@@ -18,7 +18,7 @@ from grader.report.collect import (
     collect_quizzes,
     summarize_tests,
 )
-from tests.report.conftest import FLAG, UNREADABLE
+from tests.support.report import FLAG, UNREADABLE
 
 
 def test_every_student_appears_with_what_happened(graded):

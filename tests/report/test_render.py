@@ -16,7 +16,8 @@ from grader.demo.class_sim import simulate_quizzes
 from grader.quiz.bank import load_bank
 from grader.report.labels import duration, labels
 from grader.report.render import write_report
-from tests.report.conftest import ROOT, UNREADABLE
+from tests.support import ROOT
+from tests.support.report import UNREADABLE
 
 WHEN = datetime(2026, 1, 20, 9, 0, tzinfo=UTC)
 

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from grader.report.render import write_report
-from tests.browser import chromium, needs_chromium
-from tests.report.conftest import ROOT
+from tests.support import ROOT
+from tests.support.browser import chromium, needs_chromium
 
 SCREENSHOT = ROOT / "autograded" / "report-browser.png"
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from tests.net import free_port
+from tests.support.net import free_port
 
 
 @contextmanager

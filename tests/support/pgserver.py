@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.net import free_port
+from tests.support.net import free_port
 
 USER = "grader"
 DEBIAN_BIN = Path("/usr/lib/postgresql")
