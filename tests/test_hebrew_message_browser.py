@@ -8,7 +8,7 @@ import html
 from pathlib import Path
 
 from grader.checks import messages
-from tests.browser import chromium, needs_chromium
+from tests.support.browser import chromium, needs_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOT = ROOT / "autograded" / "hebrew-check-message-browser.png"

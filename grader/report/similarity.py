@@ -45,7 +45,7 @@ from traitlets import Float, Int, List, Unicode
 from traitlets.config import Configurable
 
 from grader.course import Course
-from grader.engine.autograde import iter_results
+from grader.engine.results import iter_results
 from grader.report import ReportError
 
 #: Lines IPython reads that Python does not (magics, shell escapes, help).

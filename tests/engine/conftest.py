@@ -15,16 +15,13 @@ import pytest
 
 from grader.course import load_course
 from grader.engine.autograde import prepare
-from tests.support.engine import (  # submit: test_engine_adversarial imports it from here
+from tests.support.engine import (
     FIXTURES,
     generate,
     options,
     shared_once,
-    submit,
     toy_labels,
 )
-
-__all__ = ["options", "shared_once", "submit", "toy_labels"]
 
 
 def _build_template(folder: Path) -> None:

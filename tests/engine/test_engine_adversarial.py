@@ -24,8 +24,7 @@ from grader.engine.gradebook import recorded_scores
 from grader.engine.kernel import Timeouts
 from grader.engine.sandbox import Limits, SandboxPolicy
 from grader.engine.schedule import ClusterOptions
-
-from .conftest import options, shared_once, submit, toy_labels
+from tests.support.engine import options, shared_once, submit, toy_labels
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
 # in any case (conftest.shared_once), whichever workers its tests land on.

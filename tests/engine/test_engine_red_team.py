@@ -20,8 +20,7 @@ import pytest
 from grader.engine.autograde import autograde, load_course, prepare
 from grader.engine.kernel import Timeouts
 from grader.engine.sandbox import SandboxPolicy
-
-from .conftest import generate, options, shared_once, submit, toy_labels
+from tests.support.engine import generate, options, shared_once, submit, toy_labels
 
 pytestmark = pytest.mark.xdist_group("engine-red-team")
 

@@ -39,7 +39,7 @@ from grader.report.similarity import (
     settings_of,
     starter_code,
 )
-from tests.report.conftest import ROOT
+from tests.support import ROOT
 
 MUTANTS = ROOT / "tests" / "mutants"
 ALTERNATIVES = ROOT / "tests" / "alternatives"
