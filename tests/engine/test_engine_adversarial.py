@@ -1,6 +1,7 @@
-"""Adversarial submissions of the demo course, graded together in one run.
+"""Adversarial submissions of the demo course, graded together in one run per kernel path.
 
-Each student earns no point it did not earn honestly, and none of them stops the grading of the
+Both ways a kernel enters the sandbox are attacked: forked from the zygote (the default) and
+cold (``grader autograde --cold``: each kernel started through the launcher). Each student earns no point it did not earn honestly, and none of them stops the grading of the
 others (they are graded one after another in the same run, and the honest students around them
 get full marks).
 """
@@ -229,16 +230,16 @@ def _reached(accepted: list, count: int) -> bool:
     return len(accepted) >= count
 
 
-def _grade_all(folder: Path, template: Path) -> None:
+def _grade_all(folder: Path, template: Path, warm: bool) -> None:
     with loopback_server() as (port, accepted):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()  # reachable from here
         control = _reached(accepted, 1)
-        _grade_students(folder, template, port)
+        _grade_students(folder, template, port, warm)
         reached = {"control": control, "from_kernels": len(accepted) - 1}
     (folder / "loopback.json").write_text(json.dumps(reached))
 
 
-def _grade_students(folder: Path, template: Path, port: int) -> None:
+def _grade_students(folder: Path, template: Path, port: int, warm: bool) -> None:
     root = folder / "course"
     shutil.copytree(template, root)
     for student, answers in STUDENTS.items():
@@ -258,15 +259,21 @@ def _grade_students(folder: Path, template: Path, port: int) -> None:
         limits=Limits(memory_bytes=2 * 2**30, processes=160),
     )
     # 15 s a cell: a memory bomb must reach its limit even on a loaded machine
-    opts = options(timeouts=Timeouts(cell=15, notebook=90), policy=policy)
+    opts = options(timeouts=Timeouts(cell=15, notebook=90), policy=policy, warm=warm)
     # In parallel, as `grader autograde` grades by default: two Dask worker processes.
     autograde(load_course(root), "demo", opts, cluster=ClusterOptions(workers=2), labels=toy_labels)
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory, template_course: Path):
-    """All adversarial students graded in one run: (course root, results by student)."""
-    folder = shared_once(tmp_path_factory, "adversarial", lambda f: _grade_all(f, template_course))
+@pytest.fixture(scope="module", params=["forked", "cold"])
+def graded(request, tmp_path_factory: pytest.TempPathFactory, template_course: Path):
+    """All adversarial students graded in one run per kernel path (kernels forked from the
+    zygote, and cold kernels each started through the launcher): (root, results by student)."""
+    warm = request.param == "forked"
+    folder = shared_once(
+        tmp_path_factory,
+        f"adversarial-{request.param}",
+        lambda f: _grade_all(f, template_course, warm),
+    )
     root = folder / "course"
     results = {
         p.parts[-3]: json.loads(p.read_text())
