@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from grader.demo.day import (
     DayFailed,
     FeedbackCheck,
     Steps,
+    deadline_passes,
     failure_message,
     prepare_folder,
     run_day,
@@ -143,3 +145,17 @@ def test_a_failed_nbgrader_step_says_which_step_and_where(tmp_path: Path) -> Non
     assert message.startswith("step 1/11 (collect the submissions (nbgrader collect)): nbgrader")
     assert "line 19" in message and "line 11" not in message
     assert str(tmp_path) in message.splitlines()[-1]
+
+
+def test_the_deadline_falls_after_every_submission_made_before_it(tmp_path: Path) -> None:
+    """The due date has whole seconds; rounded down, a submission made earlier in the same
+    second would count as late. It is rounded up, and the call returns once it has passed."""
+    day = Day(folder=tmp_path, repo=ROOT, assignments=(ASSIGNMENT,), roster=())
+    day.course.mkdir()
+    (day.course / "nbgrader_config.py").write_text("c = get_config()\n", encoding="utf-8")
+    before = datetime.now(UTC)
+    due = deadline_passes(day)
+    assert before < due < datetime.now(UTC)
+    with Gradebook(f"sqlite:///{day.course / 'gradebook.db'}") as gradebook:
+        stored = gradebook.find_assignment(ASSIGNMENT).duedate
+    assert stored.replace(tzinfo=UTC) == due

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
@@ -250,12 +250,19 @@ def students_submit(
 
 
 def deadline_passes(day: Day) -> datetime:
-    """Set every assignment's due date to now: what is submitted from here on is late."""
-    due = datetime.now(UTC).replace(microsecond=0)
+    """Set every assignment's due date to the next whole second and wait until it has passed:
+    everything submitted before is on time, everything submitted after is late.
+
+    The due date is given to nbgrader in whole seconds while submissions are stamped to the
+    microsecond, so the deadline is rounded up, never down: rounded down, a submission made
+    earlier in the same second would count as a fraction of a second late.
+    """
+    due = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
     stamp = due.strftime("%Y-%m-%d %H:%M:%S UTC")
     for assignment in day.assignments:
         run_nbgrader(day.course, "db", "assignment", "add", assignment, f"--duedate={stamp}")
-    time.sleep(1.0)  # a submission in the same second as the deadline would be on time
+    while (left := (due - datetime.now(UTC)).total_seconds()) >= 0:
+        time.sleep(left + 0.01)
     return due
 
 
