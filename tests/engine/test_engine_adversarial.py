@@ -1,9 +1,10 @@
 """Adversarial submissions of the demo course, graded together in one run per kernel path.
 
 Both ways a kernel enters the sandbox are attacked: forked from the zygote (the default) and
-cold (``grader autograde --cold``: each kernel started through the launcher). Each student earns no point it did not earn honestly, and none of them stops the grading of the
-others (they are graded one after another in the same run, and the honest students around them
-get full marks).
+cold (``grader autograde --cold``: each kernel started through the launcher). Each student
+earns no point it did not earn honestly, and none of them stops the grading of the others (they
+are graded one after another in the same run, and the honest students around them get full
+marks).
 """
 
 from __future__ import annotations
