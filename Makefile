@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test lint format release bench calibrate clean
+.PHONY: install demo test check lint format release bench calibrate clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,9 +21,22 @@ install: $(STAMP)
 demo: install
 	$(BIN)/grader demo
 
-## Lint, then the whole test suite (real kernels, real nbgrader, a real browser).
+## Lint, then the whole test suite (real kernels, real nbgrader, a real browser): what CI runs.
+## PYTEST_ARGS adds pytest options, e.g. PYTEST_ARGS="--durations=30".
+PYTEST_ARGS ?=
 test: install lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+## The quick loop while editing a notebook (about 3 minutes): lint, types, the unit tests and
+## one notebook's validity suite. NOTEBOOK names its module: overfitting, lab_frameworks,
+## intro_pytorch, intro_keras, intro_keras_tf (tests/validity/test_<NOTEBOOK>.py).
+NOTEBOOK ?= overfitting
+UNIT_TESTS := tests/test_evidence.py tests/engine/test_engine_units.py \
+	tests/validity/test_alternatives_rules.py tests/test_glossary.py tests/test_bidi.py \
+	tests/quiz/test_quiz_bank.py tests/quiz/test_quiz_scoring.py tests/quiz/test_quiz_bidi.py
+check: install lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(UNIT_TESTS) \
+		tests/validity/test_$(NOTEBOOK).py $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check grader tests bench
