@@ -20,6 +20,11 @@ a Dask cluster the way an instructor does by hand (``dask scheduler``, then ``da
     python bench/bench_class.py [--assignments lab frameworks] [--students 8] [--scheduler A]
                                 [--scaling]
 
+``--students 8,32,128`` draws the class curve instead: ``grader autograde`` of the first
+assignment at each size (and plain nbgrader at the sizes up to ``--nbgrader-up-to``, 32 by
+default, for the ratio, in the same run), with the throughput (submissions per minute) and a
+least-squares split of the wall time into a fixed cost per run and a cost per submission.
+
 Prints a Markdown table for docs/performance.md.
 """
 
@@ -175,14 +180,79 @@ def scaling(assignment: str, scratch: Path, students: int) -> dict[int, tuple[fl
     return times
 
 
+def curve(assignment: str, scratch: Path, sizes: list[int], nbgrader_up_to: int) -> list[dict]:
+    """``grader autograde`` of a class of each size (plain nbgrader too, up to a size)."""
+    rows = []
+    for students in sizes:
+        base = build_class(assignment, scratch / f"{assignment}-{students}", students)
+        prepare(load_course(base), assignment, GradingOptions(timeouts=Timeouts()))
+        grader = [str(Path(sys.executable).parent / "grader"), "autograde", assignment, "--force"]
+        row: dict = {"students": students, "engine": _timed(grader, base)}
+        row["notebooks"] = notebook_seconds(base, assignment)
+        if students <= nbgrader_up_to:
+            plain = scratch / f"{assignment}-{students}-plain"
+            shutil.copytree(base, plain)
+            shutil.rmtree(plain / "autograded", ignore_errors=True)
+            nbgrader = [sys.executable, "-m", "nbgrader", "autograde", assignment, "--force"]
+            row["nbgrader"] = _timed(nbgrader, plain)
+        shutil.rmtree(base.parent, ignore_errors=True)
+        rows.append(row)
+        print(json.dumps(row), file=sys.stderr)
+    return rows
+
+
+def fit_costs(rows: list[dict], key: str = "engine") -> tuple[float, float]:
+    """(fixed seconds per run, seconds per submission): least squares over the sizes."""
+    points = [(r["students"], r[key]) for r in rows if key in r]
+    count = len(points)
+    mean_n = sum(n for n, _ in points) / count
+    mean_t = sum(t for _, t in points) / count
+    spread = sum((n - mean_n) ** 2 for n, _ in points)
+    per = sum((n - mean_n) * (t - mean_t) for n, t in points) / spread if spread else 0.0
+    return mean_t - per * mean_n, per
+
+
+def print_curve(assignment: str, rows: list[dict]) -> None:
+    """The class curve as a Markdown table, then the fitted costs."""
+    print(f"\n{assignment}: {platform.machine()}, {os.cpu_count()} cores\n")
+    print("| students | engine s | submissions / min | nbgrader s | nbgrader / min | ratio |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        plain = row.get("nbgrader")
+        rate = 60 * row["students"] / row["engine"]
+        line = f"| {row['students']} | {row['engine']:.1f} | {rate:.1f} |"
+        if plain:
+            line += (
+                f" {plain:.1f} | {60 * row['students'] / plain:.1f} | {plain / row['engine']:.2f} |"
+            )
+        else:
+            line += " - | - | - |"
+        print(line)
+    fixed, per = fit_costs(rows)
+    print(f"\nengine: fixed {fixed:.1f} s a run, {per:.2f} s a submission (least squares)")
+    if sum("nbgrader" in r for r in rows) >= 2:
+        fixed, per = fit_costs(rows, "nbgrader")
+        print(f"nbgrader: fixed {fixed:.1f} s a run, {per:.2f} s a submission")
+
+
 def main() -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignments", nargs="+", default=["lab", "frameworks"])
-    parser.add_argument("--students", type=int, default=8)
+    parser.add_argument(
+        "--students", default="8", help="a class size, or sizes such as 8,32,128 for the curve"
+    )
+    parser.add_argument("--nbgrader-up-to", type=int, default=32)
     parser.add_argument("--scheduler", help="also grade on this Dask cluster")
     parser.add_argument("--scaling", action="store_true", help="hand-started clusters of 1, 2")
     args = parser.parse_args()
+    sizes = [int(size) for size in str(args.students).split(",")]
+    if len(sizes) > 1:
+        with tempfile.TemporaryDirectory(prefix="bench-curve-") as scratch:
+            assignment = args.assignments[0]
+            print_curve(assignment, curve(assignment, Path(scratch), sizes, args.nbgrader_up_to))
+        return 0
+    args.students = sizes[0]
     rows = []
     scaled: dict[str, dict[int, tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-class-") as scratch:
