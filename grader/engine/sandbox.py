@@ -2,15 +2,17 @@
 
 :func:`probe` finds out once what this machine allows (root? ``unshare``? ``setpriv``?);
 :class:`Sandbox` is a context manager that prepares one run (a staged working folder, a runtime
-folder for the kernel's connection file and IPC sockets, the launcher's configuration) and
+folder for the kernel's connection file and IPC sockets, the launcher's settings) and
 yields the command line that wraps the kernel. Every protection that cannot be applied is named
 in :attr:`Capabilities.missing`; the engine reports those once and carries on.
 
 Layers, outermost first: ``unshare`` (network, mount, PID and IPC namespaces; a user namespace
 when not root) -> ``launcher.py`` (tmpfs over hidden folders, read-only binds back of the
-interpreter and virtual environment, a tmpfs working folder, resource limits, PID 1 that kills
-the namespace when the kernel ends) -> ``setpriv`` (another user, no capabilities,
-``no_new_privs``) -> the kernel.
+interpreter and virtual environment, a tmpfs working folder, PID 1 that kills the namespace
+when the kernel ends; in the kernel's process resource limits, another user, no capabilities,
+``no_new_privs``: :func:`grader.engine.launcher.enter`, the one way into the sandbox, which the
+zygote's forked kernels take too) -> the kernel. Its settings are one typed description,
+:class:`grader.engine.launcher.SandboxSettings`, written as JSON for the launcher or zygote.
 
 Sealed data (:mod:`grader.engine.sealed`): every run gets a read-only folder of the course's
 datasets without hidden labels, named by ``GRADER_SEALED_DATA``, and the dataset files bundled
@@ -22,7 +24,6 @@ hidden split's labels.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pwd
 import shutil
@@ -36,13 +37,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from grader.data import SEALED_ENV
+from grader.engine.launcher import NAMESPACES, Exposed, Hidden, ResourceLimits, SandboxSettings
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
+
+#: ``unshare``'s options for the sandbox's namespaces (network, mount, PID, IPC).
+UNSHARE_OPTIONS = tuple(option for option, _flag in NAMESPACES.values())
 
 #: Folders hidden from every kernel besides the course root (when they exist).
 DEFAULT_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt", "/media")
@@ -104,16 +108,16 @@ class Limits:
     work_size: str = "512m"  # tmpfs size of the working folder
     tmp_size: str = "256m"  # tmpfs size of /tmp
 
-    def as_rlimits(self, with_nproc: bool) -> dict[str, int | None]:
-        """The launcher's ``limits`` mapping; NPROC only applies to a user of the sandbox's own."""
-        return {
-            "as": self.memory_bytes,
-            "nproc": self.processes if with_nproc else None,
-            "fsize": self.file_bytes,
-            "cpu": self.cpu_seconds,
-            "nofile": self.open_files,
-            "core": 0,
-        }
+    def as_rlimits(self, with_nproc: bool) -> ResourceLimits:
+        """The kernel's ``setrlimit`` limits; NPROC only applies to a user of the sandbox's own."""
+        return ResourceLimits(
+            address_space=self.memory_bytes,
+            processes=self.processes if with_nproc else None,
+            file_size=self.file_bytes,
+            cpu_seconds=self.cpu_seconds,
+            open_files=self.open_files,
+            core_size=0,
+        )
 
 
 @dataclass(frozen=True)
@@ -172,7 +176,7 @@ def probe(policy: SandboxPolicy) -> Capabilities:
                 "public datasets can be looked up)",
             ),
         )
-    base = ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child"]
+    base = [*UNSHARE_OPTIONS, "-f", "--mount-proc", "--kill-child"]
     if unshare and root and _works([unshare, *base, "true"]):
         pass
     elif unshare and _works([unshare, "-r", *base, "true"]):
@@ -185,10 +189,7 @@ def probe(policy: SandboxPolicy) -> Capabilities:
             "scikit-learn (hidden labels of public datasets could be looked up)"
         )
     if not setpriv:
-        missing.append(
-            "setpriv (util-linux) not found: capabilities are not dropped and kernels are not "
-            "tied to the grader's life"
-        )
+        missing.append("setpriv (util-linux) not found: kernels are not tied to the grader's life")
     if not root:
         missing.append("not running as root: the kernel runs as the grader's own user")
     refusal = None
@@ -425,11 +426,11 @@ class Sandbox:
             if uid is not None and gid is not None:  # the kernel's sockets go here
                 os.chown(runtime, uid, gid)
             runtime.chmod(0o755)
-            config = self._launcher_config(runtime, stage, workdir, uid, gid)
-            config_path = runtime / "sandbox.json"
-            config_path.write_text(json.dumps(config), encoding="utf-8")
+            settings = self.settings(runtime, stage, workdir, uid, gid)
+            settings_path = runtime / "sandbox.json"
+            settings_path.write_text(settings.to_json(), encoding="utf-8")
             yield PreparedRun(
-                prefix=self._prefix(config_path, zygote),
+                prefix=self._prefix(settings_path, zygote),
                 runtime_dir=runtime,
                 stage_dir=stage,
                 workdir=workdir,
@@ -456,35 +457,38 @@ class Sandbox:
         kernel_python_path(runtime / "pylib")
         return stage
 
-    def _launcher_config(
+    def settings(
         self, runtime: Path, stage: Path, workdir: str, uid: int | None, gid: int | None
-    ) -> dict[str, Any]:
-        """What the launcher (or the zygote) applies: mounts, masks, the user, the limits."""
+    ) -> SandboxSettings:
+        """What the launcher or the zygote applies (:func:`grader.engine.launcher.enter`):
+        mounts, masks, the user, capabilities, the limits."""
         namespaced = self.capabilities.unshare is not None
-        return {
-            "mount": namespaced,
-            "init": namespaced,
-            "stage": str(stage) if namespaced else None,
-            "workdir": workdir,
-            "work_size": self.policy.limits.work_size,
-            "hide": [
-                {"path": p, "mode": "1777", "size": self.policy.limits.tmp_size}
+        return SandboxSettings(
+            mount=namespaced,
+            init=namespaced,
+            stage=str(stage) if namespaced else None,
+            workdir=workdir,
+            work_size=self.policy.limits.work_size,
+            hide=tuple(
+                Hidden(p, mode="1777", size=self.policy.limits.tmp_size)
                 if p in ("/tmp", "/var/tmp", "/dev/shm")
-                else {"path": p}
+                else Hidden(p)
                 for p in sorted({*DEFAULT_HIDDEN, *self.policy.hidden})
-            ],
-            "expose": [{"path": p} for p in interpreter_paths()]
-            + [{"path": p} for p in self.policy.exposed]
-            + [{"path": str(runtime), "readonly": False}, {"path": str(runtime / "sealed")}],
-            "mask": dataset_mask_paths(),
-            "uid": uid,
-            "gid": gid,
-            "setpriv": self.capabilities.setpriv,
-            "drop_caps": namespaced,
-            "limits": self.policy.limits.as_rlimits(with_nproc=uid is not None),
-        }
+            ),
+            expose=(
+                *(Exposed(p) for p in interpreter_paths()),
+                *(Exposed(p) for p in self.policy.exposed),
+                Exposed(str(runtime), readonly=False),
+                Exposed(str(runtime / "sealed")),
+            ),
+            mask=tuple(dataset_mask_paths()),
+            uid=uid,
+            gid=gid,
+            drop_caps=namespaced,
+            limits=self.policy.limits.as_rlimits(with_nproc=uid is not None),
+        )
 
-    def _prefix(self, config_path: Path, zygote: str | None) -> list[str]:
+    def _prefix(self, settings_path: Path, zygote: str | None) -> list[str]:
         """The wrapper put in front of the kernel's command line.
 
         The whole chain dies with the thread that starts it (the grader): setpriv sets the
@@ -497,13 +501,13 @@ class Sandbox:
             prefix = [caps.setpriv, "--pdeathsig", "KILL", "--"]
         if zygote and namespaced and caps.root:
             prefix += [python_executable(), "-I", str(ZYGOTE_CLIENT), zygote]
-            prefix += [str(config_path), "--"]
+            prefix += [str(settings_path), "--"]
         elif namespaced:
             prefix.append(caps.unshare or "unshare")
             if caps.user_namespace:
                 prefix.append("-r")
-            prefix += ["-n", "-m", "-p", "-i", "-f", "--mount-proc", "--kill-child", "--"]
-            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+            prefix += [*UNSHARE_OPTIONS, "-f", "--mount-proc", "--kill-child", "--"]
+            prefix += [python_executable(), "-I", str(LAUNCHER), str(settings_path), "--"]
         else:
-            prefix += [python_executable(), "-I", str(LAUNCHER), str(config_path), "--"]
+            prefix += [python_executable(), "-I", str(LAUNCHER), str(settings_path), "--"]
         return prefix

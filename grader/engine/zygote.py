@@ -2,10 +2,11 @@
 
 Importing PyTorch, TensorFlow, Keras and Lightning costs several seconds of CPU in every fresh
 kernel, more than many notebooks spend on their exercises. A zygote imports them once (before
-it has seen any submission) and, for each kernel, forks a child that enters the same sandbox
-as :mod:`grader.engine.launcher` builds: new mount, network, IPC and PID namespaces, the hidden
-and exposed folders, a fresh working folder, resource limits, the sandbox user without
-capabilities and with ``no_new_privs``; then the child becomes an IPython kernel. Nothing of the
+it has seen any submission) and, for each kernel, forks a child that enters the sandbox through
+the same function as a cold kernel (:func:`launcher.enter`, from the same
+:class:`launcher.SandboxSettings`): new mount, network, IPC and PID namespaces, the hidden and
+exposed folders, a fresh working folder, resource limits, the sandbox user without capabilities
+and with ``no_new_privs``; then the child becomes an IPython kernel. Nothing of the
 zygote but the libraries' code reaches the kernel: it never holds course data, it runs no student
 code, and it drops the project's own modules before the kernel starts, so that the kernel imports
 the run's copy of ``grader`` as a fresh one would.
@@ -13,13 +14,14 @@ the run's copy of ``grader`` as a fresh one would.
 Run as ``python zygote.py SOCKET MODULE...`` (this file's folder comes first on ``sys.path``, so
 ``launcher`` is the standard-library launcher next to it). It prints ``ready`` and serves
 requests on the Unix socket ``SOCKET`` (in a root-only folder): each connection carries one
-request, a JSON line ``{"config": ..., "argv": [...], "env": {...}}`` with the client's
+request, a JSON line ``{"settings": PATH, "argv": [...], "env": {...}}`` with the client's
 standard input, output and error passed as file descriptors, and is the kernel's lifeline:
 
 - zygote -fork-> *C* (unshares the namespaces, relays signals from the client, reports the exit
   status, and kills the namespace when the client goes away) -fork-> *G*, PID 1 of the new PID
-  namespace (mounts, then reaps; when the kernel ends it kills everything left, as the launcher
-  does) -fork-> *K*, the kernel (limits, user, then ``ipykernel``).
+  namespace (``launcher.enter``: mounts, then reaps; when the kernel ends it kills everything
+  left, as for a cold kernel) -fork-> *K*, the kernel (limits, user, no capabilities,
+  ``no_new_privs``, then ``ipykernel``).
 
 Every process of the chain dies with its parent (``PR_SET_PDEATHSIG``), and C ends the namespace
 when the client's connection closes, so a killed grader or worker leaves nothing behind.
@@ -33,21 +35,12 @@ import ctypes
 import importlib
 import json
 import os
-import resource
 import select
 import signal
 import socket
 import sys
 
 import launcher  # type: ignore[import-not-found]  # the launcher beside this file
-
-CLONE_NEWNS = 0x00020000
-CLONE_NEWIPC = 0x08000000
-CLONE_NEWNET = 0x40000000
-CLONE_NEWPID = 0x20000000
-PR_SET_NO_NEW_PRIVS = 38
-PR_CAPBSET_DROP = 24
-LAST_CAPABILITY = 63
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -76,27 +69,9 @@ def _receive(connection: socket.socket) -> tuple[dict, list[int]]:
     return json.loads(data), list(fds)
 
 
-def _drop_privileges(config: dict) -> None:
-    """Limits, then no capabilities, then the sandbox user, then ``no_new_privs``."""
-    for name, value in config.get("limits", {}).items():
-        if value is not None and name in launcher.LIMITS:
-            resource.setrlimit(launcher.LIMITS[name], (int(value), int(value)))
-    if config.get("drop_caps"):
-        for capability in range(LAST_CAPABILITY + 1):
-            libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0)  # EINVAL past the last one
-    uid, gid = config.get("uid"), config.get("gid")
-    if uid is not None and gid is not None:
-        os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)  # from root to another user: every capability goes
-    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-
-
-def _become_kernel(config: dict, argv: list[str], env: dict[str, str]) -> None:
-    """In K: the environment and import state of a fresh interpreter, then ``ipykernel``."""
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
-        signal.signal(signum, signal.SIG_DFL)
-    _drop_privileges(config)
+def _become_kernel(argv: list[str], env: dict[str, str]) -> None:
+    """In K, once :func:`launcher.enter` has dropped its privileges: the environment and import
+    state of a fresh interpreter, then ``ipykernel``."""
     os.environ.clear()
     os.environ.update(env)
     for name in [m for m in sys.modules if m in ("launcher", "grader") or m.startswith("grader.")]:
@@ -115,8 +90,11 @@ def _become_kernel(config: dict, argv: list[str], env: dict[str, str]) -> None:
     kernelapp.launch_new_instance(argv=args)
 
 
-def _namespace_init(config: dict, argv: list[str], env: dict[str, str], alive: int) -> int:
-    """In G (PID 1 of the new PID namespace): mounts, the kernel, then reaping.
+def _namespace_init(
+    settings: launcher.SandboxSettings, argv: list[str], env: dict[str, str], alive: int
+) -> int:
+    """In G (PID 1 of the new PID namespace): :func:`launcher.enter`, which mounts, forks the
+    kernel K with its privileges dropped, and reaps.
 
     ``alive`` is the read end of a pipe whose write end only C holds: inside the namespace
     ``getppid()`` is 0 whether or not C lives, so the pipe tells whether C died before G's
@@ -125,21 +103,14 @@ def _namespace_init(config: dict, argv: list[str], env: dict[str, str], alive: i
     if select.select([alive], [], [], 0)[0]:  # end of file: C is gone already
         os._exit(128 + int(signal.SIGKILL))
     os.close(alive)
-    launcher.setup_mounts(config)
-    launcher.mount("proc", "/proc", "proc", launcher.MS_NOSUID | launcher.MS_NODEV, None)
-    os.chdir(config["workdir"])
-    kernel = os.fork()
-    if kernel == 0:
-        try:
-            launcher.die_with_parent()
-            _become_kernel(config, argv, env)
-        except BaseException as error:
-            print(f"sandbox zygote: the kernel could not start: {error}", file=sys.stderr)
-            os._exit(127)
-        os._exit(0)
-
     # The client's signals arrive at G (relayed by C): all three go on to the kernel.
-    return launcher.supervise(kernel, forwarded=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP))
+    return int(
+        launcher.enter(
+            settings,
+            lambda: _become_kernel(argv, env),
+            forwarded=(signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+        )
+    )
 
 
 def _serve_one(connection: socket.socket) -> None:
@@ -150,18 +121,20 @@ def _serve_one(connection: socket.socket) -> None:
     for fd in fds:
         if fd > 2:
             os.close(fd)
-    config, argv, env = request["config"], request["argv"], request["env"]
-    with open(config, encoding="utf-8") as handle:
-        config = json.load(handle)
+    settings = launcher.SandboxSettings.load(request["settings"])
+    argv, env = request["argv"], request["env"]
     os.setsid()
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID), "unshare")
+    flags = 0
+    for _option, flag in launcher.NAMESPACES.values():
+        flags |= flag
+    _check(libc.unshare(flags), "unshare")
     alive, held = os.pipe()
     init = os.fork()
     if init == 0:
         try:
             connection.close()  # the lifeline stays with C, out of the kernel's reach
             os.close(held)
-            os._exit(_namespace_init(config, argv, env, alive))
+            os._exit(_namespace_init(settings, argv, env, alive))
         except BaseException as error:
             print(f"sandbox zygote: {error}", file=sys.stderr)
             os._exit(127)

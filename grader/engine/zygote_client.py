@@ -1,8 +1,8 @@
 """Stand-in for a kernel process: asks the zygote for a sandboxed kernel and lives as long as it.
 
-``python -I zygote_client.py SOCKET CONFIG -- KERNEL ARGV...`` is what the kernel manager starts
-when kernels come from a zygote (:mod:`grader.engine.zygote`). It sends the sandbox
-configuration, the kernel's argument list and its own environment, with its standard input,
+``python -I zygote_client.py SOCKET SETTINGS -- KERNEL ARGV...`` is what the kernel manager starts
+when kernels come from a zygote (:mod:`grader.engine.zygote`). It sends the path of the
+sandbox's settings, the kernel's argument list and its own environment, with its standard input,
 output and error, over the zygote's Unix socket; then it relays SIGINT, SIGTERM and SIGHUP to
 the kernel (an interrupt from the kernel manager reaches the kernel) and exits with the kernel's
 exit status. Killing it kills the kernel: its connection is the kernel's lifeline.
@@ -22,12 +22,12 @@ import sys
 
 
 def main() -> int:
-    """Entry point: ``zygote_client.py SOCKET CONFIG -- ARGV...``."""
+    """Entry point: ``zygote_client.py SOCKET SETTINGS -- ARGV...``."""
     args = sys.argv[1:]
     if len(args) < 4 or args[2] != "--":
-        print("usage: zygote_client.py SOCKET CONFIG -- ARGV...", file=sys.stderr)
+        print("usage: zygote_client.py SOCKET SETTINGS -- ARGV...", file=sys.stderr)
         return 2
-    path, config, argv = args[0], args[1], args[3:]
+    path, settings, argv = args[0], args[1], args[3:]
     env = {k: v for k, v in os.environ.items() if k != "JPY_PARENT_PID"}
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -35,7 +35,7 @@ def main() -> int:
     except OSError as error:
         print(f"sandbox zygote unreachable at {path}: {error}", file=sys.stderr)
         return 127
-    request = json.dumps({"config": config, "argv": argv, "env": env}).encode() + b"\n"
+    request = json.dumps({"settings": settings, "argv": argv, "env": env}).encode() + b"\n"
     fds = array.array("i", [0, 1, 2])
     connection.sendmsg([request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds.tobytes())])
 
