@@ -28,9 +28,9 @@ test: install lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 ## The quick loop while editing a notebook (about 3 minutes): lint, types, the unit tests and
-## one notebook's validity suite. NOTEBOOK names its module: overfitting, lab_frameworks,
-## intro_pytorch, intro_keras, intro_keras_tf (tests/validity/test_<NOTEBOOK>.py).
-NOTEBOOK ?= overfitting
+## one notebook's validity suite, tests/validity/test_<NOTEBOOK>.py: intro_pytorch (default,
+## the quickest), intro_keras, intro_keras_tf, overfitting or lab_frameworks.
+NOTEBOOK ?= intro_pytorch
 UNIT_TESTS := tests/test_evidence.py tests/engine/test_engine_units.py \
 	tests/validity/test_alternatives_rules.py tests/test_glossary.py tests/test_bidi.py \
 	tests/quiz/test_quiz_bank.py tests/quiz/test_quiz_scoring.py tests/quiz/test_quiz_bidi.py
