@@ -368,18 +368,6 @@ class _Execution:
         )
 
 
-async def _execute(
-    nb: nbformat.NotebookNode,
-    run: PreparedRun,
-    timeouts: Timeouts,
-    trusted_prefixes: Sequence[str],
-    log_path: Path,
-    limits: OutputLimits,
-) -> NotebookRun:
-    # the kernel manager and its client are made inside the event loop that runs them
-    return await _Execution(nb, run, timeouts, trusted_prefixes, log_path, limits).run()
-
-
 def _label(cell: nbformat.NotebookNode, index: int) -> str:
     """How messages name a cell: its grade id, else its position."""
     return cell.metadata.get("nbgrader", {}).get("grade_id") or f"#{index}"
@@ -395,6 +383,11 @@ def execute_notebook(
     """Run every code cell of ``nb`` (modified in place) in the prepared sandbox, each cell's
     outputs bounded by ``limits``."""
     log_path = run.runtime_dir / "kernel.log"
-    return asyncio.run(
-        _execute(nb, run, timeouts, trusted_prefixes, log_path, limits or OutputLimits())
-    )
+    execution_limits = limits or OutputLimits()
+
+    async def in_loop() -> NotebookRun:
+        # the kernel manager and its client are made inside the event loop that runs them
+        execution = _Execution(nb, run, timeouts, trusted_prefixes, log_path, execution_limits)
+        return await execution.run()
+
+    return asyncio.run(in_loop())
