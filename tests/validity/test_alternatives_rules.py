@@ -109,11 +109,17 @@ def test_mutants_of_one_test_or_one_cell_never_share_a_run() -> None:
     def mutant(test: str, cell: str) -> Mutant:
         return Mutant(test, cell, f"{test}/{cell}", "a", "b")
 
-    mutants = [mutant("t1", "c1"), mutant("t1", "c1"), mutant("t2", "c1"), mutant("t3", "c3")]
+    mutants = [
+        mutant("t1", "c1"),
+        mutant("t1", "c1"),
+        mutant("t2", "c1"),
+        mutant("t3", "c3"),
+        mutant("t1", "c4"),  # another cell, but a test already in the first two groups
+    ]
     groups = group_mutants(mutants)
     assert [[m.why for m in g.mutants] for g in groups] == [
         ["t1/c1", "t3/c3"],
         ["t1/c1"],
-        ["t2/c1"],
+        ["t2/c1", "t1/c4"],
     ]
     assert groups[0].tests == {"t1", "t3"} and groups[0].student == "mutants-1"
