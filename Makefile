@@ -9,10 +9,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install demo test check lint format release bench calibrate clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	npm ci --no-audit --no-fund --loglevel=error  # the classroom's proxy (grader hub)
 	touch $(STAMP)
 
 install: $(STAMP)

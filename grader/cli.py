@@ -16,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every room's commands registered."""
     from grader import course_cli
     from grader.engine import cli as engine_cli
+    from grader.hub import cli as hub_cli
     from grader.i18n import cli as i18n_cli
     from grader.quiz import cli as quiz_cli
     from grader.report import cli as report_cli
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     course_cli.register(commands)
     engine_cli.register(commands)
+    hub_cli.register(commands)
     i18n_cli.register(commands)
     quiz_cli.register(commands)
     report_cli.register(commands)

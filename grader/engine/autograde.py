@@ -68,6 +68,7 @@ __all__ = [
     "Course",
     "GradingContext",
     "GradingOptions",
+    "GradingSession",
     "autograde",
     "grade_submission",
     "load_course",
@@ -252,45 +253,120 @@ def grade_submission(context: GradingContext, student: str) -> SubmissionResults
     return graded.results
 
 
-def _outcomes(
-    context: GradingContext, items: Mapping[str, Pending], cluster: ClusterOptions | None
-) -> Iterator[GradedSubmission | GradingFailure]:
-    for item in items.values():
-        if item.unreadable:
-            yield unreadable(context.plan, item.student, item.unreadable)
-    runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
-    if not runnable:
-        return
-    plan = context.plan
-    if cluster is None:  # in this process, one after the other
-        with _warm(plan) as socket:
+class GradingSession:
+    """One assignment kept ready to grade: the zygote (and the local Dask cluster) start once
+    and stay warm between batches, so that a service grading submissions as they arrive pays
+    the libraries' imports once. A context manager; :func:`autograde` is one batch of it."""
+
+    def __init__(self, context: GradingContext, cluster: ClusterOptions | None = None) -> None:
+        self.context = context
+        self.cluster = cluster
+        self._stack = contextlib.ExitStack()
+        self._socket: Callable[[], str | None] = lambda: None
+        self._client: object | None = None
+        self._plan = context.plan
+
+    def __enter__(self) -> GradingSession:
+        plan, cluster = self.context.plan, self.cluster
+        try:
+            if cluster is None:  # in this process, one after the other
+                self._socket = self._stack.enter_context(_warm(plan))
+            elif cluster.scheduler is None:  # a local cluster: its zygote imports as it starts
+                threads = plan.options.threads_per_kernel or max(
+                    1, (os.cpu_count() or 1) // cluster.local_workers()
+                )
+                plan = _with_threads(plan, threads)
+                self._socket = self._stack.enter_context(_warm(plan))
+                self._client = self._stack.enter_context(dask_client(cluster))
+            else:  # an existing cluster: one zygote per worker
+                client = self._stack.enter_context(dask_client(cluster))
+                if plan.options.threads_per_kernel is None:
+                    plan = _with_threads(plan, fitting_threads(client))
+                if plan.preload:
+                    env = thread_environment(plan.options.threads_per_kernel)
+                    client.register_plugin(ZygotePlugin(plan.preload, env))  # type: ignore[attr-defined]
+                    self._stack.callback(  # the cluster keeps no zygote of ours
+                        client.unregister_worker_plugin,  # type: ignore[attr-defined]
+                        PLUGIN_NAME,
+                    )
+                self._client = client
+        except BaseException:
+            self._stack.close()
+            raise
+        self._plan = plan
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def outcomes(self, items: Mapping[str, Pending]) -> Iterator[GradedSubmission | GradingFailure]:
+        """Grade ``items``, yielding each outcome as it finishes (unreadable ones first)."""
+        for item in items.values():
+            if item.unreadable:
+                yield unreadable(self._plan, item.student, item.unreadable)
+        runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
+        if not runnable:
+            return
+        if self._client is None:
             for student, (files, fp) in runnable.items():
                 try:
-                    yield grade_files(plan, student, files, fp, socket())
+                    yield grade_files(self._plan, student, files, fp, self._socket())
                 except Exception as error:
                     yield GradingFailure(
                         student, f"{type(error).__name__}: {error}", traceback.format_exc()
                     )
-        return
-    if cluster.scheduler is None:  # a local cluster: its zygote imports while it starts
-        threads = plan.options.threads_per_kernel or max(
-            1, (os.cpu_count() or 1) // cluster.local_workers()
-        )
-        plan = _with_threads(plan, threads)
-        with _warm(plan) as socket, dask_client(cluster) as client:
-            yield from run_tasks(client, plan, runnable, socket())
-        return
-    with dask_client(cluster) as client:  # an existing cluster: one zygote per worker
-        if plan.options.threads_per_kernel is None:
-            plan = _with_threads(plan, fitting_threads(client))
-        if plan.preload:
-            env = thread_environment(plan.options.threads_per_kernel)
-            client.register_plugin(ZygotePlugin(plan.preload, env))  # type: ignore[attr-defined]
+            return
+        yield from run_tasks(self._client, self._plan, runnable, self._socket())
+
+    def grade(
+        self,
+        students: Sequence[str] | None = None,
+        progress: Progress | None = None,
+        on_result: Callable[[Row], None] | None = None,
+    ) -> Progress:
+        """Grade the submissions of the session's assignment (all, or ``students``), recording
+        each as it finishes; one submission's failure never stops the others."""
+        context = self.context
+        course, assignment = context.course, context.assignment
+        chosen = list(students) if students else course.students(assignment)
+        items: dict[str, Pending] = {}
+        report = progress or Progress(total=len(chosen))
+        report.total = len(chosen)
+
+        def account(row: Row) -> None:
+            report.record(row)
+            if on_result:
+                on_result(row)
+
+        for student in chosen:
+            if not course.submitted_dir(student, assignment).is_dir():
+                log.warning("%s has no submission of %s", student, assignment)
+                report.total -= 1
+                continue
+            item = pending(context, student)
+            if item is None:
+                account(Row(student, state="skipped", notes=["already graded; --force regrades"]))
+            else:
+                items[student] = item
         try:
-            yield from run_tasks(client, plan, runnable)
+            for outcome in self.outcomes(items):
+                if isinstance(outcome, GradingFailure):
+                    try:
+                        record_failure(context, outcome)
+                    except OSError as error:
+                        log.error("%s: could not record the failure: %s", outcome.student, error)
+                    account(Row(outcome.student, state="error", notes=[outcome.error]))
+                    continue
+                try:
+                    commit(context, outcome)
+                except (OSError, gb.GradebookError) as error:
+                    log.exception("%s: could not record the grades", outcome.student)
+                    account(Row(outcome.student, state="error", notes=[f"not recorded: {error}"]))
+                    continue
+                account(row_for(outcome))
         finally:
-            if plan.preload:  # the cluster keeps no zygote of ours
-                client.unregister_worker_plugin(PLUGIN_NAME)  # type: ignore[attr-defined]
+            report.close()
+        return report
 
 
 def _with_threads(plan: AssignmentPlan, threads: int) -> AssignmentPlan:
@@ -327,45 +403,8 @@ def autograde(
     returned :class:`Progress` says which submissions need attention.
     """
     context = prepare(course, assignment, options, labels=labels)
-    chosen = list(students) if students else course.students(assignment)
-    items: dict[str, Pending] = {}
-    report = progress or Progress(total=len(chosen))
-    report.total = len(chosen)
-
-    def account(row: Row) -> None:
-        report.record(row)
-        if on_result:
-            on_result(row)
-
-    for student in chosen:
-        if not course.submitted_dir(student, assignment).is_dir():
-            log.warning("%s has no submission of %s", student, assignment)
-            report.total -= 1
-            continue
-        item = pending(context, student)
-        if item is None:
-            account(Row(student, state="skipped", notes=["already graded; --force regrades"]))
-        else:
-            items[student] = item
-    try:
-        for outcome in _outcomes(context, items, cluster):
-            if isinstance(outcome, GradingFailure):
-                try:
-                    record_failure(context, outcome)
-                except OSError as error:
-                    log.error("%s: could not record the failure: %s", outcome.student, error)
-                account(Row(outcome.student, state="error", notes=[outcome.error]))
-                continue
-            try:
-                commit(context, outcome)
-            except (OSError, gb.GradebookError) as error:
-                log.exception("%s: could not record the grades", outcome.student)
-                account(Row(outcome.student, state="error", notes=[f"not recorded: {error}"]))
-                continue
-            account(row_for(outcome))
-    finally:
-        report.close()
-    return report
+    with GradingSession(context, cluster) as session:
+        return session.grade(students, progress, on_result)
 
 
 def hidden_labels() -> judge.LabelSource:

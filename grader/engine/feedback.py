@@ -53,6 +53,9 @@ WORDS = {
         "PASSED": "PASSED",
         "FAILED": "FAILED",
         "hidden": "(hidden tests)",
+        "held": "after the due date",
+        "held note": "Before the due date this page shows the public tests' results and the "
+        "score; the results and messages of tests with hidden parts follow after the due date.",
         "not gradable": "This submission could not be graded automatically; "
         "the instructor will look at it.",
     },
@@ -67,6 +70,9 @@ WORDS = {
         "PASSED": "עברה",
         "FAILED": "נכשלה",
         "hidden": "(בדיקות נסתרות)",
+        "held": "אחרי מועד ההגשה",
+        "held note": "עד מועד ההגשה מוצגות כאן תוצאות הבדיקות הגלויות והציון; תוצאות הבדיקות "
+        "שיש בהן חלק נסתר, והודעותיהן, יוצגו אחרי מועד ההגשה.",
         "not gradable": "לא ניתן היה לבדוק את ההגשה הזו אוטומטית; המרצה יעבור עליה.",
     },
 }
@@ -114,17 +120,31 @@ def _scrub_outputs(outputs: list, secrets: Sequence[str]) -> list:
     return kept
 
 
-def _summary_cell(document: dict, language: str = "en") -> nbformat.NotebookNode:
+def _summary_cell(
+    document: dict,
+    language: str = "en",
+    held: frozenset[str] = frozenset(),
+    notices: Sequence[str] = (),
+) -> nbformat.NotebookNode:
     words = WORDS[language]
     rows = []
     for test in document.get("tests", []):
+        if test["name"] in held:
+            rows.append(
+                f"<tr><td>{html.escape(test['name'])}</td><td>{words['held']}</td>"
+                f"<td>? / {test['max_score']:g}</td><td></td></tr>"
+            )
+            continue
         status = words["passed"] if test["status"] == "passed" else words["failed"]
         message = html.escape(test.get("output") or "")
         rows.append(
             f"<tr><td>{html.escape(test['name'])}</td><td>{status}</td>"
             f"<td>{test['score']:g} / {test['max_score']:g}</td><td><pre>{message}</pre></td></tr>"
         )
-    notes = "".join(f"<li>{html.escape(r)}</li>" for r in document.get("reasons", []))
+    reasons = [*notices, *document.get("reasons", [])]
+    if held:
+        reasons.append(words["held note"])
+    notes = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
     gradable = (
         "" if document.get("gradable", True) else f"<p><strong>{words['not gradable']}</strong></p>"
     )
@@ -140,10 +160,18 @@ def _summary_cell(document: dict, language: str = "en") -> nbformat.NotebookNode
 
 
 def feedback_notebook(
-    nb: nbformat.NotebookNode, document: dict, notebook_name: str, language: str = "en"
+    nb: nbformat.NotebookNode,
+    document: dict,
+    notebook_name: str,
+    language: str = "en",
+    public_only: bool = False,
+    notices: Sequence[str] = (),
 ) -> nbformat.NotebookNode:
     """A copy of an autograded notebook fit to show the student, its own words in
-    ``language``."""
+    ``language``. With ``public_only`` (feedback before the due date, by the classroom's
+    policy), a test with a hidden part shows neither its result nor its message, only that
+    they follow after the due date; the total score is shown. ``notices`` head the summary
+    (late, a later submission, ...)."""
     words = WORDS[language]
     nb = copy.deepcopy(nb)
     secrets: list[str] = []
@@ -154,6 +182,7 @@ def feedback_notebook(
             secrets += [line.strip() for line in hidden if len(line.strip()) >= 6]
     secrets.sort(key=len, reverse=True)
     tests = {t["name"]: t for t in document.get("tests", [])}
+    held: set[str] = set()
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "markdown" and not meta.get("locked"):
@@ -167,6 +196,11 @@ def feedback_notebook(
             test = tests.get(f"{notebook_name}/{meta.get('grade_id')}")
             if test is None:
                 cell.outputs = []
+                continue
+            if public_only and hidden:
+                held.add(test["name"])
+                text = f"{words['held']}: ? / {test['max_score']:g}\n"
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
                 continue
             status = words["PASSED"] if test["status"] == "passed" else words["FAILED"]
             text = f"{status}: {test['score']:g} / {test['max_score']:g}\n"
@@ -183,6 +217,8 @@ def feedback_notebook(
             ],
         },
         language,
+        frozenset(held),
+        notices,
     )
     nb.cells.insert(0, summary)
     return nb
@@ -200,9 +236,14 @@ def render_html(nb: nbformat.NotebookNode, language: str = "en") -> str:
 
 
 def write_feedback(
-    course: Course, assignment: str, students: Sequence[str] | None = None
+    course: Course,
+    assignment: str,
+    students: Sequence[str] | None = None,
+    public_only: bool = False,
+    notices: Sequence[str] = (),
 ) -> list[Path]:
-    """Write feedback HTML for every autograded submission (or ``students``); returns paths."""
+    """Write feedback HTML for every autograded submission (or ``students``); returns paths.
+    ``public_only`` and ``notices``: see :func:`feedback_notebook`."""
     written = []
     for student, document in iter_results(course, assignment):
         if students and student not in students:
@@ -221,7 +262,8 @@ def write_feedback(
             source = course.source_dir(assignment) / f"{name}.ipynb"
             trusted = nbformat.read(source, as_version=4) if source.is_file() else None
             language = notebook_language(*([trusted] if trusted else []), nb)
-            page = render_html(feedback_notebook(nb, document, name, language), language)
+            shown = feedback_notebook(nb, document, name, language, public_only, notices)
+            page = render_html(shown, language)
             output = target / f"{name}.html"
             output.write_text(page, encoding="utf-8")
             written.append(output)

@@ -8,6 +8,7 @@ run killed half-way leaves each submission either fully recorded or untouched.
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,3 +132,13 @@ def recorded_scores(db_url: str, assignment: str, student: str) -> dict[str, dic
             nb.name: {g.name: g.auto_score for g in nb.grades if g.cell.type == "GradeCell"}
             for nb in submission.notebooks
         }
+
+
+def due_date(db_url: str, assignment: str) -> datetime.datetime | None:
+    """The assignment's due date (naive, UTC, as nbgrader stores it), or None when it has none
+    or is not in the gradebook."""
+    with Gradebook(db_url) as gb:
+        try:
+            return gb.find_assignment(assignment).duedate
+        except MissingEntry:
+            return None

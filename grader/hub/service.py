@@ -1,0 +1,437 @@
+"""The grading service: feedback on submit, with no one at the keyboard.
+
+JupyterHub starts it as a managed service (and starts it again if it dies). Every
+``poll_seconds`` it looks in the exchange's ``inbound/``; each new submission is checked (its
+folder must belong to the student it names), recorded in the ledger, collected into the course,
+graded by the engine in a session that stays warm between submissions (one zygote, one local
+Dask cluster per assignment), and its feedback written and released by the course's
+:class:`~grader.hub.policy.FeedbackPolicy`. What goes wrong with one submission is logged,
+recorded and told to its student; the service goes on with the others.
+
+Run: ``python -m grader.hub.service SETTINGS.json`` (the hub does it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+
+from grader.course import Course, load_course
+from grader.engine import gradebook as gb
+from grader.engine.autograde import GradingSession, prepare
+from grader.engine.feedback import notebook_language, render_html, write_feedback
+from grader.engine.progress import Row
+from grader.engine.schedule import ClusterOptions
+from grader.engine.task import GradingOptions
+from grader.hub import exchange
+from grader.hub.accounts import give_to, home_of
+from grader.hub.ledger import Entry, Ledger
+from grader.hub.policy import FeedbackPolicy, read_policy
+from grader.hub.settings import HubSettings, read_settings
+
+log = logging.getLogger("grader.hub.service")
+
+HOUR_S = 3600.0
+
+#: What the service tells a student in place of feedback, in the assignment's language.
+NOTICES = {
+    "en": {
+        "deferred": "Your submission of {time} is kept. You have had {limit} submissions graded "
+        "in the last hour, the most the course allows; this one will be graded after {after} "
+        "(UTC) and its feedback will appear here.",
+        "superseded": "Your submission of {time} is kept, but a later submission of yours was "
+        "graded in its place: fetch the feedback of the latest one.",
+        "held": "Your submission of {time} is graded. Its feedback is released after the due "
+        "date, {due} (UTC).",
+        "failed": "Your submission of {time} could not be graded: {reason} It is kept; the "
+        "instructor has been told.",
+        "late": "Submitted {late} after the due date: marked late.",
+    },
+    "he": {
+        "deferred": "ההגשה שלכם מ-\u2066{time}\u2069 נשמרה. בשעה האחרונה נבדקו כבר \u2066{limit}"
+        "\u2069 הגשות שלכם, המספר המרבי שהקורס מתיר; ההגשה הזו תיבדק אחרי \u2066{after}\u2069 "
+        "(UTC), והמשוב שלה יופיע כאן.",
+        "superseded": "ההגשה שלכם מ-\u2066{time}\u2069 נשמרה, אבל במקומה נבדקה הגשה מאוחרת יותר "
+        "שלכם: הורידו את המשוב של ההגשה האחרונה.",
+        "held": "ההגשה שלכם מ-\u2066{time}\u2069 נבדקה. המשוב שלה ישוחרר אחרי מועד ההגשה, "
+        "\u2066{due}\u2069 (UTC).",
+        "failed": "לא ניתן היה לבדוק את ההגשה שלכם מ-\u2066{time}\u2069: \u2068{reason}\u2069 "
+        "ההגשה נשמרה, והמרצה קיבל הודעה.",
+        "late": "הוגש \u2066{late}\u2069 אחרי מועד ההגשה: סומן כהגשה מאוחרת.",
+    },
+}
+
+
+class GradingService:
+    """One classroom's grading service; :meth:`run` until ``stop`` is set."""
+
+    def __init__(
+        self,
+        settings: HubSettings,
+        course: Course,
+        policy: FeedbackPolicy,
+        options: GradingOptions,
+        cluster: ClusterOptions | None,
+    ) -> None:
+        self.settings = settings
+        self.course = course
+        self.policy = policy
+        self.options = options
+        self.cluster = cluster
+        self.exchange = Path(settings.exchange)
+        self._sessions: dict[str, GradingSession] = {}
+        self._stack = contextlib.ExitStack()
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, ledger: Ledger) -> None:
+        """Grade what arrives until ``stop`` is set; the warm sessions close on every exit."""
+        with self._stack:
+            resumed = ledger.resume()
+            if resumed:
+                log.info("resuming: %d submissions caught mid-grading are graded again", resumed)
+            while not stop.is_set():
+                try:
+                    self.step(ledger)
+                except Exception:  # one bad round never stops the service
+                    log.exception("grading round failed; trying again")
+                stop.wait(self.policy.poll_seconds)
+
+    def step(self, ledger: Ledger) -> None:
+        """One round: record new submissions, grade what may be graded, release what is due."""
+        self.receive(ledger)
+        for assignment, entries in self.gradable(ledger).items():
+            self.grade(ledger, assignment, entries)
+        self.release_due(ledger)
+
+    # -- receiving --------------------------------------------------------------------------
+
+    def receive(self, ledger: Ledger) -> None:
+        """Record each new submission in the exchange; refuse those that cannot be trusted."""
+        for item in exchange.submissions(self.exchange, self.settings.course_id):
+            if not ledger.add(item.name, item.student, item.assignment, item.timestamp):
+                continue
+            log.info("received %s", item.name)
+            problem = self.refusal(item)
+            if problem:
+                log.error("%s: refused: %s", item.name, problem)
+                ledger.set_state(item.name, "failed", problem)
+                self.notify(item, "failed", reason=problem)
+
+    def refusal(self, item: exchange.Submission) -> str:
+        """Why a submission cannot be graded, or ''."""
+        if item.student not in self.settings.students:
+            return f"{item.student!r} is not a student of this course."
+        try:
+            owner = item.folder.stat().st_uid
+            expected = os.stat(home_of(item.student)).st_uid
+        except (OSError, KeyError) as error:
+            return f"its folder cannot be checked ({error})."
+        if owner != expected:
+            return "it was not submitted from its student's own account."
+        if item.assignment not in self.course.assignments():
+            return f"{item.assignment!r} is not an assignment of this course."
+        return ""
+
+    def gradable(self, ledger: Ledger) -> dict[str, list[Entry]]:
+        """The submissions to grade now, by assignment: per student the latest waiting one;
+        the earlier ones are superseded, those over the hourly limit deferred."""
+        latest: dict[tuple[str, str], Entry] = {}
+        for entry in ledger.in_state("received", "deferred"):
+            key = (entry.student, entry.assignment)
+            earlier = latest.get(key)
+            if earlier is not None:
+                ledger.set_state(earlier.name, "superseded", f"graded instead: {entry.name}")
+                self.notify_entry(earlier, "superseded")
+            latest[key] = entry
+        now = time.time()
+        chosen: dict[str, list[Entry]] = {}
+        for (student, assignment), entry in latest.items():
+            used = ledger.graded_since(student, assignment, now - HOUR_S)
+            if used >= self.policy.per_hour:
+                if entry.state != "deferred":
+                    after = self._next_slot(ledger, entry)
+                    ledger.set_state(entry.name, "deferred", f"over {self.policy.per_hour}/hour")
+                    self.notify_entry(entry, "deferred", limit=self.policy.per_hour, after=after)
+                continue
+            chosen.setdefault(assignment, []).append(entry)
+        return chosen
+
+    def _next_slot(self, ledger: Ledger, entry: Entry) -> str:
+        rows = ledger.db.execute(
+            "SELECT graded_at FROM submissions WHERE student = ? AND assignment = ? AND "
+            "graded_at IS NOT NULL ORDER BY graded_at DESC LIMIT ?",
+            (entry.student, entry.assignment, self.policy.per_hour),
+        ).fetchall()
+        oldest = min(r[0] for r in rows) if rows else time.time()
+        return _utc(oldest + HOUR_S)
+
+    # -- grading ----------------------------------------------------------------------------
+
+    def session(self, assignment: str) -> GradingSession:
+        """The assignment's warm grading session (prepared and started at its first use)."""
+        if assignment not in self._sessions:
+            log.info("%s: preparing (references, zygote, cluster)", assignment)
+            context = prepare(self.course, assignment, self.options)
+            self._sessions[assignment] = self._stack.enter_context(
+                GradingSession(context, self.cluster)
+            )
+        return self._sessions[assignment]
+
+    def grade(self, ledger: Ledger, assignment: str, entries: list[Entry]) -> None:
+        """Collect, grade and give feedback on ``entries`` (one per student)."""
+        by_student = {}
+        for entry in entries:
+            item = self._submission(entry)
+            try:
+                exchange.collect(item, self.course.submitted_dir(entry.student, assignment))
+            except OSError as error:
+                log.error("%s: cannot collect: %s", entry.name, error)
+                ledger.set_state(entry.name, "failed", f"cannot collect: {error}")
+                self.notify_entry(entry, "failed", reason="the service could not copy it.")
+                continue
+            ledger.set_state(entry.name, "grading")
+            by_student[entry.student] = entry
+        if not by_student:
+            return
+        log.info("%s: grading %s", assignment, ", ".join(sorted(by_student)))
+        self.session(assignment).grade(
+            sorted(by_student), on_result=lambda row: self.graded(ledger, by_student, row)
+        )
+
+    def graded(self, ledger: Ledger, by_student: dict[str, Entry], row: Row) -> None:
+        """One submission came back from the engine: feedback, release, ledger."""
+        entry = by_student[row.student]
+        assignment = entry.assignment
+        course = self.course
+        owned = [
+            course.submitted_dir(entry.student, assignment),
+            course.autograded_dir(entry.student, assignment),
+            course.feedback_dir(entry.student, assignment),
+        ]
+        try:
+            if row.state == "error":
+                reason = "; ".join(row.notes) or "an error of the grader"
+                ledger.set_state(entry.name, "failed", reason)
+                self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
+                return
+            graded_at = time.time()
+            release_now, public = self._release_rule(assignment)
+            notices = self._late_notice(entry, assignment)
+            if not release_now:
+                ledger.set_state(
+                    entry.name,
+                    "graded",
+                    "released after the due date",
+                    graded_at=graded_at,
+                    score=row.score,
+                    max_score=row.max_score,
+                )
+                due = self._due(assignment)
+                self.notify_entry(entry, "held", due=_utc(due.timestamp()) if due else "")
+                return
+            self._publish(entry, public, notices)
+            ledger.set_state(
+                entry.name,
+                "released_public" if public else "released",
+                "",
+                graded_at=graded_at,
+                released_at=time.time(),
+                score=row.score,
+                max_score=row.max_score,
+            )
+            log.info(
+                "%s: %s/%s, feedback released%s",
+                entry.name,
+                row.score,
+                row.max_score,
+                " (public tests)" if public else "",
+            )
+        except Exception as error:  # this submission's feedback; the others go on
+            log.exception("%s: feedback failed", entry.name)
+            ledger.set_state(entry.name, "failed", f"feedback failed: {error}")
+        finally:
+            give_to(self.settings.instructor, [*owned, *self._gradebook_files()])
+
+    def _publish(self, entry: Entry, public: bool, notices: list[str]) -> None:
+        course, assignment = self.course, entry.assignment
+        paths = write_feedback(course, assignment, [entry.student], public, notices)
+        pages = {p.stem: p.read_text(encoding="utf-8") for p in paths}
+        secret_file = course.submitted_dir(entry.student, assignment) / exchange.SECRET
+        exchange.release(
+            self.exchange,
+            self.settings.course_id,
+            entry.student,
+            secret_file.read_text(encoding="utf-8"),
+            pages,
+        )
+
+    def release_due(self, ledger: Ledger) -> None:
+        """After an assignment's due date: release held feedback, and the whole feedback in
+        place of the public-only one (the latest graded submission of each student)."""
+        for entry in ledger.in_state("graded", "released_public"):
+            due = self._due(entry.assignment)
+            if due is None or dt.datetime.now(dt.UTC) < due:
+                continue
+            submitted = self.course.submitted_dir(entry.student, entry.assignment)
+            if _read(submitted / exchange.TIMESTAMP) != entry.timestamp:
+                ledger.set_state(entry.name, "superseded", "a later submission was graded")
+                continue
+            try:
+                self._publish(entry, False, self._late_notice(entry, entry.assignment))
+            except Exception as error:
+                log.exception("%s: release after the due date failed", entry.name)
+                ledger.set_state(entry.name, "failed", f"release failed: {error}")
+                continue
+            ledger.set_state(entry.name, "released", "", released_at=time.time())
+            log.info("%s: whole feedback released after the due date", entry.name)
+
+    # -- rules ------------------------------------------------------------------------------
+
+    def _due(self, assignment: str) -> dt.datetime | None:
+        due = gb.due_date(self.course.db_url, assignment)
+        return due.replace(tzinfo=dt.UTC) if due else None
+
+    def _release_rule(self, assignment: str) -> tuple[bool, bool]:
+        """(release now?, only the public tests?) for feedback written now."""
+        due = self._due(assignment)
+        passed = due is not None and dt.datetime.now(dt.UTC) >= due
+        if self.policy.release == "after_due" and not passed:
+            return False, False
+        return True, self.policy.before_due == "public" and not passed
+
+    def _late_notice(self, entry: Entry, assignment: str) -> list[str]:
+        due = self._due(assignment)
+        submitted = _parse_timestamp(entry.timestamp)
+        if due is None or submitted is None or submitted <= due:
+            return []
+        late = str(submitted - due).split(".")[0]
+        return [NOTICES[self._language(assignment)]["late"].format(late=late)]
+
+    # -- telling the student ----------------------------------------------------------------
+
+    def _language(self, assignment: str) -> str:
+        for path in sorted(self.course.source_dir(assignment).glob("*.ipynb")):
+            return notebook_language(nbformat.read(path, as_version=4))
+        return "en"
+
+    def _submission(self, entry: Entry) -> exchange.Submission:
+        folder = exchange.course_folder(self.exchange, self.settings.course_id) / "inbound"
+        return exchange.Submission(
+            entry.student, entry.assignment, entry.timestamp, folder / entry.name
+        )
+
+    def notify_entry(self, entry: Entry, kind: str, **values: object) -> None:
+        """Tell the student about one submission through its feedback (see :meth:`notify`)."""
+        self.notify(self._submission(entry), kind, **values)
+
+    def notify(self, item: exchange.Submission, kind: str, **values: object) -> None:
+        """Put a short page in place of the submission's feedback, so that the student's
+        Assignments tab says what happened to it (deferred, superseded, held, failed)."""
+        language = self._language(item.assignment) if item.assignment in self._known() else "en"
+        text = NOTICES[language][kind].format(time=item.timestamp, **values)
+        try:
+            secret = (item.folder / exchange.SECRET).read_text(encoding="utf-8")
+            notebooks = [p.stem for p in item.folder.glob("*.ipynb")] or [item.assignment]
+            nb = nbformat.v4.new_notebook()
+            direction = ' dir="rtl" lang="he"' if language == "he" else ""
+            nb.cells.append(nbformat.v4.new_markdown_cell(f"<p{direction}>{_escape(text)}</p>"))
+            page = render_html(nb, language)
+            exchange.release(
+                self.exchange,
+                self.settings.course_id,
+                item.student,
+                secret,
+                dict.fromkeys(notebooks, page),
+            )
+        except (OSError, KeyError) as error:
+            log.error("%s: could not tell the student (%s): %s", item.name, kind, error)
+
+    def _known(self) -> list[str]:
+        return self.course.assignments()
+
+    def _gradebook_files(self) -> list[Path]:
+        url = self.course.db_url
+        if not url.startswith("sqlite:///"):
+            return []
+        path = Path(url[len("sqlite:///") :])
+        return [p for p in (path, path.with_name(path.name + "-journal")) if p.exists()]
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=False)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return ""
+
+
+def _utc(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def _parse_timestamp(text: str) -> dt.datetime | None:
+    from nbgrader.utils import parse_utc
+
+    try:
+        value = parse_utc(text)
+    except (ValueError, TypeError):
+        return None
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the grading service of the classroom described by a settings file."""
+    parser = argparse.ArgumentParser(prog="grader.hub.service", description=__doc__)
+    parser.add_argument("settings", type=Path, help="the classroom's settings.json")
+    parser.add_argument("--workers", type=int, default=None, help="local Dask workers")
+    args = parser.parse_args(argv)
+    settings = read_settings(args.settings)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s grading-service %(levelname)s %(message)s",
+        handlers=[
+            logging.StreamHandler(sys.stderr),
+            logging.FileHandler(Path(settings.state) / "grading.log", encoding="utf-8"),
+        ],
+    )
+    course = load_course(Path(settings.course_root))
+    policy = read_policy(course.config)
+    log.info(
+        "serving %s: release %s, before the due date %s, %d graded submissions per hour",
+        settings.course_id,
+        policy.release,
+        policy.before_due,
+        policy.per_hour,
+    )
+    service = GradingService(
+        settings, course, policy, GradingOptions(), ClusterOptions(workers=args.workers)
+    )
+    from grader.engine.cli import stop_on_termination
+
+    with Ledger(Path(settings.state) / "ledger.sqlite") as ledger:
+        try:  # SIGTERM and SIGHUP unwind like Ctrl-C: sessions, zygote and cluster close
+            with stop_on_termination():
+                service.run(threading.Event(), ledger)
+        except KeyboardInterrupt:
+            log.info("stopped mid-grading; what is missing is graded at the next start")
+    log.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
