@@ -79,14 +79,16 @@ def home_of(name: str) -> Path:
     return Path(pwd.getpwnam(name).pw_dir)
 
 
-def give_to(owner: str, paths: Iterable[Path]) -> None:
-    """Make ``owner`` own each path and everything under it (what the grading service, as
-    root, wrote into the instructor's course folder stays the instructor's)."""
+def give_to(owner: str, paths: Iterable[Path], within: Path | None = None) -> None:
+    """Make ``owner`` own each path and everything under it, and the folders between it and
+    ``within`` (what the grading service, as root, wrote into the instructor's course folder
+    stays the instructor's)."""
     entry = pwd.getpwnam(owner)
     for path in paths:
         if not path.exists():
             continue
-        for item in [path, *path.rglob("*")] if path.is_dir() else [path]:
+        above = [p for p in path.parents if within is not None and within in p.parents]
+        for item in [*above, path, *(path.rglob("*") if path.is_dir() else [])]:
             try:
                 os.chown(item, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
             except FileNotFoundError:  # removed meanwhile (a staging folder)

@@ -49,7 +49,7 @@ def run_hub(args: argparse.Namespace) -> int:
     with running(classroom) as hub:
         print(f"The classroom is open at {classroom.url}")
         print(f"  course: {classroom.settings.course_root} (instructor: {args.instructor})")
-        print(f"  logs: {Path(args.state) / 'hub.log'}, {Path(args.state) / 'grading.log'}")
+        print(f"  logs: {Path(args.state) / 'hub.log'}, {classroom.settings.service_log}")
         for name, password in classroom.passwords.items():
             print(f"  {name}: {password}")
         print("Ctrl-C stops the hub, every server and the grading service.", flush=True)
@@ -64,8 +64,9 @@ def run_hub(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """Print the grading service's ledger: every submission and what became of it."""
     from grader.hub.ledger import read_ledger
+    from grader.hub.settings import read_settings
 
-    path = Path(args.state) / "ledger.sqlite"
+    path = read_settings(Path(args.state) / "settings.json").ledger
     if not path.is_file():
         print(f"grader hub status: no ledger at {path}", file=sys.stderr)
         return 1

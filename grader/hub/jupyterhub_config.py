@@ -37,6 +37,7 @@ c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
+c.Spawner.poll_interval = 5  # a grading service that died is started again within seconds
 
 
 def _environment(spawner):

@@ -22,13 +22,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from grader.course import load_course, make_course_copy, run_nbgrader
 from grader.hub import accounts
+from grader.hub.processes import end_marked
 from grader.hub.settings import SETTINGS_ENV, HubSettings
 
 log = logging.getLogger(__name__)
@@ -96,8 +97,14 @@ def set_up(
     passwords = accounts.set_passwords(names) if demo else {}
     venv_bin = Path(sys.executable).parent
     project = Path(__file__).resolve().parents[2]
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)
     blocked = accounts.unreachable_for_others(
-        {"the Python environment": Path(sys.executable), "the grader package": project}
+        {
+            "the Python environment": Path(sys.executable),
+            "the grader package": project,
+            "the classroom's folder": state / "settings.json",
+        }
     )
     if blocked:
         raise HubError(
@@ -106,8 +113,6 @@ def set_up(
             + ". Install the project where every user can read it, or allow passing with "
             "`chmod o+x` on those folders."
         )
-    state.mkdir(parents=True, exist_ok=True)
-    state.chmod(0o755)
     exchange = state / "exchange"
     exchange.mkdir(exist_ok=True)
     exchange.chmod(0o777 | 0o1000)  # like /tmp: everyone may create, no one may remove others'
@@ -162,6 +167,7 @@ def _prepare_course(settings: HubSettings, chosen: list[str], release: bool) -> 
         for assignment in chosen:
             run_nbgrader(root, "release_assignment", assignment, "--force")
     accounts.give_to(settings.instructor, [root])
+    root.chmod(0o700)  # the gradebook, the solutions and every submission: the instructor's
     # The instructor releases later assignments from Formgrader, as their own user: the
     # course's folders in the exchange are theirs (submissions inside stay their students').
     course_folder = Path(settings.exchange) / settings.course_id
@@ -230,6 +236,7 @@ def running(classroom: Classroom, log_file: Path | None = None) -> Iterator[subp
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        umask=0o077,  # the hub's database, secrets and logs, and what servers write: private
     )
     try:
         wait_until_up(classroom, hub)
@@ -259,25 +266,9 @@ def wait_until_up(classroom: Classroom, hub: subprocess.Popen, timeout: float = 
     raise HubError(f"JupyterHub did not answer at {url} within {timeout:.0f} s")
 
 
-def classroom_processes(settings: HubSettings) -> list[int]:
-    """Processes started for this classroom: every one carries the settings file's path in
-    its environment (the hub, the proxy, the service, each user's server and kernels)."""
-    marker = f"{SETTINGS_ENV}={settings.path}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 def stop(hub: subprocess.Popen, settings: HubSettings) -> list[int]:
     """Stop the hub (which stops the servers and the service), then end whatever of the
-    classroom is left. Returns the processes that had to be ended by force."""
+    classroom is left. Returns the processes that had to be ended."""
     if hub.poll() is None:
         hub.send_signal(signal.SIGTERM)
         try:
@@ -286,18 +277,4 @@ def stop(hub: subprocess.Popen, settings: HubSettings) -> list[int]:
             log.error("JupyterHub did not stop within %.0f s: killing it", STOP_TIMEOUT_S)
             os.killpg(hub.pid, signal.SIGKILL)
             hub.wait()
-    left = classroom_processes(settings)
-    for pid in left:
-        log.warning("ending process %d of the classroom, left behind", pid)
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while (still := classroom_processes(settings)) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in still:
-        _signal(pid, signal.SIGKILL)
-    return left
-
-
-def _signal(pid: int, signum: int) -> None:
-    with suppress(ProcessLookupError):
-        os.kill(pid, signum)
+    return end_marked(SETTINGS_ENV, str(settings.path))

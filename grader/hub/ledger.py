@@ -63,7 +63,7 @@ class Ledger:
         self._db: sqlite3.Connection | None = None
 
     def __enter__(self) -> Ledger:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(SCHEMA)
@@ -113,11 +113,14 @@ class Ledger:
                 (state, note, *values.values(), name),
             )
 
-    def resume(self) -> int:
-        """After a restart: what was being graded is graded again. Returns how many."""
+    def resume(self, grader_error: str) -> int:
+        """After a restart: what was being graded, and what failed because of the grader (its
+        note starts with ``grader_error``), is graded again. Returns how many."""
         with self._transaction() as db:
             return db.execute(
-                "UPDATE submissions SET state = 'received' WHERE state = 'grading'"
+                "UPDATE submissions SET state = 'received' WHERE state = 'grading' "
+                "OR (state = 'failed' AND note LIKE ? || '%')",
+                (grader_error,),
             ).rowcount
 
     def in_state(self, *states: str) -> list[Entry]:

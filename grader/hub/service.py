@@ -30,17 +30,22 @@ from grader.engine import gradebook as gb
 from grader.engine.autograde import GradingSession, prepare
 from grader.engine.feedback import notebook_language, render_html, write_feedback
 from grader.engine.progress import Row
+from grader.engine.results import RESULTS_NAME, read_results
 from grader.engine.schedule import ClusterOptions
 from grader.engine.task import GradingOptions
 from grader.hub import exchange
 from grader.hub.accounts import give_to, home_of
 from grader.hub.ledger import Entry, Ledger
 from grader.hub.policy import FeedbackPolicy, read_policy
+from grader.hub.processes import SERVICE_ENV, end_marked
 from grader.hub.settings import HubSettings, read_settings
 
 log = logging.getLogger("grader.hub.service")
 
 HOUR_S = 3600.0
+#: How a failure of the grader itself (not of the submission) starts its ledger note: such
+#: submissions are graded again when the service starts again.
+GRADER_ERROR = "grader error"
 
 #: What the service tells a student in place of feedback, in the assignment's language.
 NOTICES = {
@@ -96,7 +101,7 @@ class GradingService:
     def run(self, stop: threading.Event, ledger: Ledger) -> None:
         """Grade what arrives until ``stop`` is set; the warm sessions close on every exit."""
         with self._stack:
-            resumed = ledger.resume()
+            resumed = ledger.resume(GRADER_ERROR)
             if resumed:
                 log.info("resuming: %d submissions caught mid-grading are graded again", resumed)
             while not stop.is_set():
@@ -182,6 +187,8 @@ class GradingService:
         if assignment not in self._sessions:
             log.info("%s: preparing (references, zygote, cluster)", assignment)
             context = prepare(self.course, assignment, self.options)
+            cache = self.course.reference_cache(assignment)
+            give_to(self.settings.instructor, [cache], within=self.course.root)
             self._sessions[assignment] = self._stack.enter_context(
                 GradingSession(context, self.cluster)
             )
@@ -204,9 +211,18 @@ class GradingService:
         if not by_student:
             return
         log.info("%s: grading %s", assignment, ", ".join(sorted(by_student)))
-        self.session(assignment).grade(
-            sorted(by_student), on_result=lambda row: self.graded(ledger, by_student, row)
-        )
+        try:
+            self.session(assignment).grade(
+                sorted(by_student), on_result=lambda row: self.graded(ledger, by_student, row)
+            )
+        except Exception as error:  # the engine could not grade at all (no sandbox, ...)
+            log.exception("%s: grading failed", assignment)
+            self._sessions.pop(assignment, None)
+            for entry in by_student.values():
+                current = {e.name: e.state for e in ledger.in_state("grading")}
+                if entry.name in current:
+                    ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {error}")
+                    self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
 
     def graded(self, ledger: Ledger, by_student: dict[str, Entry], row: Row) -> None:
         """One submission came back from the engine: feedback, release, ledger."""
@@ -220,8 +236,8 @@ class GradingService:
         ]
         try:
             if row.state == "error":
-                reason = "; ".join(row.notes) or "an error of the grader"
-                ledger.set_state(entry.name, "failed", reason)
+                reason = "; ".join(row.notes) or "unknown"
+                ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {reason}")
                 self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
                 return
             graded_at = time.time()
@@ -260,13 +276,29 @@ class GradingService:
             log.exception("%s: feedback failed", entry.name)
             ledger.set_state(entry.name, "failed", f"feedback failed: {error}")
         finally:
-            give_to(self.settings.instructor, [*owned, *self._gradebook_files()])
+            give_to(
+                self.settings.instructor,
+                [*owned, *self._gradebook_files()],
+                within=self.course.root,
+            )
 
     def _publish(self, entry: Entry, public: bool, notices: list[str]) -> None:
         course, assignment = self.course, entry.assignment
         paths = write_feedback(course, assignment, [entry.student], public, notices)
         pages = {p.stem: p.read_text(encoding="utf-8") for p in paths}
-        secret_file = course.submitted_dir(entry.student, assignment) / exchange.SECRET
+        submitted = course.submitted_dir(entry.student, assignment)
+        unexplained = [p.stem for p in submitted.glob("*.ipynb") if p.stem not in pages]
+        if unexplained:  # the student's Assignments tab asks for these names: tell them why
+            results = read_results(course.autograded_dir(entry.student, assignment) / RESULTS_NAME)
+            expected = ", ".join(f"{n}.ipynb" for n in self._notebooks(assignment))
+            reasons = list((results or {}).get("reasons", [])) or [
+                f"the assignment's notebook is {expected}."
+            ]
+            page = self._notice_page(
+                assignment, "failed", time=entry.timestamp, reason=" ".join(reasons)
+            )
+            pages.update(dict.fromkeys(unexplained, page))
+        secret_file = submitted / exchange.SECRET
         exchange.release(
             self.exchange,
             self.settings.course_id,
@@ -337,15 +369,10 @@ class GradingService:
     def notify(self, item: exchange.Submission, kind: str, **values: object) -> None:
         """Put a short page in place of the submission's feedback, so that the student's
         Assignments tab says what happened to it (deferred, superseded, held, failed)."""
-        language = self._language(item.assignment) if item.assignment in self._known() else "en"
-        text = NOTICES[language][kind].format(time=item.timestamp, **values)
         try:
+            page = self._notice_page(item.assignment, kind, time=item.timestamp, **values)
             secret = (item.folder / exchange.SECRET).read_text(encoding="utf-8")
             notebooks = [p.stem for p in item.folder.glob("*.ipynb")] or [item.assignment]
-            nb = nbformat.v4.new_notebook()
-            direction = ' dir="rtl" lang="he"' if language == "he" else ""
-            nb.cells.append(nbformat.v4.new_markdown_cell(f"<p{direction}>{_escape(text)}</p>"))
-            page = render_html(nb, language)
             exchange.release(
                 self.exchange,
                 self.settings.course_id,
@@ -356,8 +383,18 @@ class GradingService:
         except (OSError, KeyError) as error:
             log.error("%s: could not tell the student (%s): %s", item.name, kind, error)
 
-    def _known(self) -> list[str]:
-        return self.course.assignments()
+    def _notice_page(self, assignment: str, kind: str, **values: object) -> str:
+        """A feedback page that only says what happened, in the assignment's language."""
+        known = assignment in self.course.assignments()
+        language = self._language(assignment) if known else "en"
+        text = NOTICES[language][kind].format(**values)
+        nb = nbformat.v4.new_notebook()
+        direction = ' dir="rtl" lang="he"' if language == "he" else ""
+        nb.cells.append(nbformat.v4.new_markdown_cell(f"<p{direction}>{_escape(text)}</p>"))
+        return render_html(nb, language)
+
+    def _notebooks(self, assignment: str) -> list[str]:
+        return sorted(p.stem for p in self.course.source_dir(assignment).glob("*.ipynb"))
 
     def _gradebook_files(self) -> list[Path]:
         url = self.course.db_url
@@ -401,14 +438,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="local Dask workers")
     args = parser.parse_args(argv)
     settings = read_settings(args.settings)
+    # The hub runs with umask 077; the engine's sandbox hands folders to an unprivileged
+    # user, so this service sets its own modes (what must stay private is chmod-ed so).
+    os.umask(0o022)
+    log_file = settings.service_log
+    log_file.parent.mkdir(mode=0o700, exist_ok=True)
+    log_file.parent.chmod(0o700)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s grading-service %(levelname)s %(message)s",
         handlers=[
             logging.StreamHandler(sys.stderr),
-            logging.FileHandler(Path(settings.state) / "grading.log", encoding="utf-8"),
+            logging.FileHandler(log_file, encoding="utf-8"),
         ],
     )
+    # A service killed earlier may have left its Dask workers and zygote: end them first.
+    end_marked(SERVICE_ENV, str(settings.path))
+    os.environ[SERVICE_ENV] = str(settings.path)  # marks this service's children
     course = load_course(Path(settings.course_root))
     policy = read_policy(course.config)
     log.info(
@@ -423,7 +469,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     from grader.engine.cli import stop_on_termination
 
-    with Ledger(Path(settings.state) / "ledger.sqlite") as ledger:
+    with Ledger(settings.ledger) as ledger:
         try:  # SIGTERM and SIGHUP unwind like Ctrl-C: sessions, zygote and cluster close
             with stop_on_termination():
                 service.run(threading.Event(), ledger)

@@ -43,6 +43,16 @@ class HubSettings:
         """Where this file is written."""
         return Path(self.state) / "settings.json"
 
+    @property
+    def ledger(self) -> Path:
+        """The grading service's ledger (in a folder only root may enter)."""
+        return Path(self.state) / "service" / "ledger.sqlite"
+
+    @property
+    def service_log(self) -> Path:
+        """The grading service's log (beside its ledger)."""
+        return Path(self.state) / "service" / "grading.log"
+
     def user_config(self, role: str) -> Path:
         """The Jupyter config folder of an instructor's or a student's server."""
         return Path(self.state) / "jupyter" / role

@@ -1,0 +1,272 @@
+"""The classroom: ``grader hub`` on this machine, as students and the instructor use it.
+
+One hub serves the whole module (started by the ``grader hub`` command, stopped by SIGTERM in
+the last test). Students work as their own Unix users, as their servers do: fetch, submit and
+fetch feedback with nbgrader in their own home, against the real exchange and the real grading
+service; the browser tests drive JupyterLab's Assignments tab and Formgrader in Chromium.
+Needs root (accounts, one Unix user per server), like the engine's sandbox tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook, MissingEntry
+
+from grader.hub.processes import SERVICE_ENV, marked
+from grader.hub.settings import SETTINGS_ENV
+from tests.support.hub import (
+    ASSIGNMENT,
+    NOTEBOOK,
+    Classroom,
+    classroom,
+    fetch_and_submit,
+    fetched_feedback,
+    python_as,
+    run_as,
+    solved_lab,
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the classroom makes Unix accounts (root)"),
+]
+
+INSTRUCTOR = "hub-teacher"
+STUDENTS = ["hub-ana", "hub-ben", "hub-cara", "hub-dan", "hub-eli", "hub-fay", "hub-gil",
+            "hub-hal", "hub-ivy", "hub-jo"]  # fmt: skip
+PER_HOUR = 2
+POLICY = f"c.FeedbackPolicy.per_hour = {PER_HOUR}\nc.FeedbackPolicy.poll_seconds = 0.5"
+RELEASED = {"released", "released_public"}
+
+
+@pytest.fixture(scope="module")
+def hub() -> Iterator[Classroom]:
+    # not under pytest's own temporary folder: students' servers must reach the exchange
+    folder = Path(tempfile.mkdtemp(prefix="grader-hub-test-"))
+    folder.chmod(0o755)
+    try:
+        with classroom(folder, INSTRUCTOR, STUDENTS, POLICY) as running:
+            yield running
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _gradebook(hub: Classroom) -> Gradebook:
+    return Gradebook(f"sqlite:///{hub.course / 'gradebook.db'}")
+
+
+def test_a_submission_is_graded_and_its_feedback_released(hub: Classroom) -> None:
+    fetch_and_submit(hub, "hub-ana")
+    entries = hub.wait_for("hub-ana", RELEASED)
+    assert [(e.state, e.score, e.max_score) for e in entries] == [("released_public", 9, 9)]
+    pages = fetched_feedback(hub, "hub-ana")
+    assert len(pages) == 1
+    assert "Score: 9 / 9" in pages[0]
+    # before the due date, by the default policy, tests with hidden parts show no result
+    assert "after the due date" in pages[0]
+    with _gradebook(hub) as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, "hub-ana").score == 9
+    # what the service (root) wrote into the course is the instructor's
+    strangers = [
+        p for p in hub.course.rglob("*") if p.stat().st_uid != pwd.getpwnam(INSTRUCTOR).pw_uid
+    ]
+    assert strangers == []
+
+
+PROBE = """
+import json, os, sys
+results = {}
+def attempt(name, action):
+    try:
+        action()
+        results[name] = "allowed"
+    except PermissionError:
+        results[name] = "denied"
+    except OSError as error:
+        results[name] = f"error {error.errno}"
+targets = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+"""
+
+
+def test_students_stay_apart(hub: Classroom) -> None:
+    ana = hub.wait_for("hub-ana", RELEASED)[0]
+    submission = hub.inbound / ana.name
+    page = next(hub.feedback.glob("*.html"))
+    service = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
+    assert len(service) == 1
+    checks = {
+        "list inbound": f"os.listdir({str(hub.inbound)!r})",
+        "read a submission": f"open({str(submission / (NOTEBOOK + '.ipynb'))!r}).read()",
+        "read its secret": f"open({str(submission / 'submission_secret.txt')!r}).read()",
+        "change a submission": f"open({str(submission / 'extra.txt')!r}, 'w')",
+        "list feedback": f"os.listdir({str(hub.feedback)!r})",
+        "read feedback": f"open({str(page)!r}).read()",
+        "read the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()",
+        "list the course": f"os.listdir({str(hub.course)!r})",
+        "read the ledger": f"open({str(hub.settings.ledger)!r}, 'rb').read()",
+        "read the hub's database": f"open({str(hub.state / 'jupyterhub.sqlite')!r}, 'rb').read()",
+        "signal the grading service": f"os.kill({service[0]}, 0)",
+        "read the service's environment": f"open('/proc/{service[0]}/environ').read()",
+    }
+    code = PROBE + "".join(
+        f"attempt({name!r}, lambda: {action})\n" for name, action in checks.items()
+    )
+    code += "print(json.dumps(results))"
+    results = python_as(hub, "hub-ben", code)
+    assert results == dict.fromkeys(checks, "denied")
+    # the same probe as ana herself: her own submission and feedback are hers
+    own = python_as(
+        hub,
+        "hub-ana",
+        PROBE
+        + f"attempt('read', lambda: open({str(submission / 'submission_secret.txt')!r}).read())\n"
+        + f"attempt('feedback', lambda: open({str(page)!r}).read())\n"
+        + "print(json.dumps(results))",
+    )
+    assert own == {"read": "allowed", "feedback": "allowed"}
+
+
+def _is_service(pid: int) -> bool:
+    try:
+        return b"grader.hub.service" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_a_submission_under_another_name_is_refused(hub: Classroom) -> None:
+    """Inbound is writable by every student (nbgrader's design): a folder named after someone
+    else is refused, because it does not belong to that student."""
+    fake = f"hub-dan+{ASSIGNMENT}+2026-01-01 00:00:00.000000 UTC+forged"
+    notebook = nbformat.writes(solved_lab())
+    run_as(
+        hub,
+        "hub-ben",
+        f"mkdir '{hub.inbound / fake}' && cd '{hub.inbound / fake}' && "
+        f"printf '%s' {_quote(notebook)} > {NOTEBOOK}.ipynb && echo 2026-01-01 > timestamp.txt"
+        " && echo secret > submission_secret.txt",
+    )
+    entries = hub.wait_for("hub-dan", {"failed"})
+    assert "not submitted from its student's own account" in entries[0].note
+    with _gradebook(hub) as gradebook, pytest.raises(MissingEntry):
+        gradebook.find_submission(ASSIGNMENT, "hub-dan")
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def test_over_the_hourly_limit_is_kept_and_told(hub: Classroom) -> None:
+    for graded in range(1, PER_HOUR + 1):  # the limit's worth, each graded
+        fetch_and_submit(hub, "hub-cara")
+        hub.wait_for("hub-cara", RELEASED, count=graded)
+    for _ in range(4):  # then a burst
+        fetch_and_submit(hub, "hub-cara")
+    time.sleep(3)
+    entries = hub.wait_for("hub-cara", {"deferred"})
+    states = [e.state for e in entries]
+    assert len(entries) == PER_HOUR + 4  # every submission is kept
+    assert states[:PER_HOUR] == ["released_public"] * PER_HOUR
+    assert states[-1] == "deferred"
+    assert set(states[PER_HOUR:-1]) <= {"superseded", "deferred"}
+    assert states.count("deferred") == 1
+    pages = fetched_feedback(hub, "hub-cara")
+    assert len(pages) == PER_HOUR + 4
+    assert "will be graded after" in pages[-1]
+    with _gradebook(hub) as gradebook:  # graded twice: the gradebook keeps the last
+        assert gradebook.find_submission(ASSIGNMENT, "hub-cara").score == 9
+
+
+def test_bad_submissions_are_kept_and_explained(hub: Classroom) -> None:
+    fetch_and_submit(hub, "hub-eli", b"this is not a notebook")
+    big = solved_lab()
+    big.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 60_000_000)]
+    fetch_and_submit(hub, "hub-fay", nbformat.writes(big).encode())
+    fetch_and_submit(hub, "hub-gil", name="lab_solution")
+    reasons = {}
+    for student in ("hub-eli", "hub-fay", "hub-gil"):
+        entry = hub.wait_for(student, RELEASED)[0]
+        results = json.loads(
+            (hub.course / "autograded" / student / ASSIGNMENT / "results.json").read_text()
+        )
+        reasons[student] = " ".join(results["reasons"])
+        page = fetched_feedback(hub, student)[0]
+        assert results["reasons"][0][:40] in page.replace("&#x27;", "'").replace("&quot;", '"')
+        assert entry.score is None or entry.score == 0
+    assert "not a notebook" in reasons["hub-eli"] or "JSON" in reasons["hub-eli"]
+    assert "over the limit" in reasons["hub-fay"]
+    assert NOTEBOOK in reasons["hub-gil"]
+    # nothing submitted is lost: every submission is still in the exchange
+    assert len([e for e in hub.ledger() if e.student in ("hub-eli", "hub-fay", "hub-gil")]) == 3
+
+
+def test_a_killed_service_grades_what_is_missing(hub: Classroom) -> None:
+    fetch_and_submit(hub, "hub-hal")
+    hub.wait_for("hub-hal", {"grading"})
+    (old,) = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
+    children = marked(SERVICE_ENV, str(hub.settings.path))
+    assert children, "the service's workers carry its mark"
+    os.kill(old, signal.SIGKILL)
+    entries = hub.wait_for("hub-hal", RELEASED)
+    assert [(e.state, e.score) for e in entries] == [("released_public", 9)]
+    (new,) = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
+    assert new != old
+    left = [p for p in children if Path(f"/proc/{p}").exists()]
+    assert left == [], "the killed service's workers and zygote are ended"
+    log = hub.settings.service_log.read_text()
+    assert "are graded again" in log
+    with _gradebook(hub) as gradebook:
+        submission = gradebook.find_submission(ASSIGNMENT, "hub-hal")
+        assert submission.score == 9
+
+
+def test_after_the_due_date_feedback_is_whole_and_late_is_late(hub: Classroom) -> None:
+    import datetime as dt
+
+    with _gradebook(hub) as gradebook:
+        gradebook.update_or_create_assignment(
+            ASSIGNMENT, duedate=dt.datetime.utcnow() - dt.timedelta(minutes=5)
+        )
+    os.chown(hub.course / "gradebook.db", *(pwd.getpwnam(INSTRUCTOR)[2:4]))
+    fetch_and_submit(hub, "hub-ivy")
+    entry = hub.wait_for("hub-ivy", {"released"})[0]
+    assert entry.score == 9
+    page = fetched_feedback(hub, "hub-ivy")[0]
+    assert "marked late" in page
+    assert "after the due date: ?" not in page
+    with _gradebook(hub) as gradebook:
+        assert gradebook.find_submission(ASSIGNMENT, "hub-ivy").total_seconds_late > 0
+    # ana's public-only feedback is replaced by the whole one
+    hub.wait_for("hub-ana", {"released"})
+    page = fetched_feedback(hub, "hub-ana")[-1]
+    assert "Score: 9 / 9" in page and "after the due date: ?" not in page
+
+
+def test_stopping_the_hub_leaves_nothing_running(hub: Classroom) -> None:
+    hub.process.send_signal(signal.SIGTERM)
+    assert hub.process.wait(90) == 0
+    assert "nothing of the classroom is left running" in hub.output.read_text()
+    assert marked(SETTINGS_ENV, str(hub.settings.path)) == []
+    assert marked(SERVICE_ENV, str(hub.settings.path)) == []
+    users = {pwd.getpwnam(u).pw_uid for u in [INSTRUCTOR, *STUDENTS]}
+    owned = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) in users]
+    assert owned == []
+
+
+def _uid(proc: Path) -> int | None:
+    try:
+        return proc.stat().st_uid
+    except OSError:
+        return None
