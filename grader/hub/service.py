@@ -104,6 +104,7 @@ class GradingService:
             resumed = ledger.resume(GRADER_ERROR)
             if resumed:
                 log.info("resuming: %d submissions caught mid-grading are graded again", resumed)
+            self.warm_up()
             while not stop.is_set():
                 try:
                     self.step(ledger)
@@ -117,6 +118,18 @@ class GradingService:
         for assignment, entries in self.gradable(ledger).items():
             self.grade(ledger, assignment, entries)
         self.release_due(ledger)
+
+    def warm_up(self) -> None:
+        """Prepare the released assignments now (references, zygote, cluster), so that the
+        first submission waits only for its own grading."""
+        outbound = exchange.course_folder(self.exchange, self.settings.course_id) / "outbound"
+        for assignment in self.course.assignments():
+            if not (outbound / assignment).is_dir():
+                continue
+            try:
+                self.session(assignment)
+            except Exception:  # graded later, when a submission asks (and logged again)
+                log.exception("%s: could not be prepared in advance", assignment)
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -215,6 +228,7 @@ class GradingService:
             self.session(assignment).grade(
                 sorted(by_student), on_result=lambda row: self.graded(ledger, by_student, row)
             )
+            self.write_report(assignment)
         except Exception as error:  # the engine could not grade at all (no sandbox, ...)
             log.exception("%s: grading failed", assignment)
             self._sessions.pop(assignment, None)
@@ -223,6 +237,21 @@ class GradingService:
                 if entry.name in current:
                     ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {error}")
                     self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
+
+    def write_report(self, assignment: str) -> None:
+        """The assignment's class report, in the instructor's course folder
+        (``reports/<assignment>.html``, opened from their JupyterLab), after each batch."""
+        from grader.report.render import write_report
+
+        output = self.course.root / "reports" / f"{assignment}.html"
+        try:
+            write_report(self.course, output, [assignment])
+        except Exception:  # the report is a view: grading goes on without it
+            log.exception("%s: the class report could not be written", assignment)
+            return
+        finally:
+            give_to(self.settings.instructor, [output.parent], within=self.course.root)
+        log.info("%s: class report written to %s", assignment, output)
 
     def graded(self, ledger: Ledger, by_student: dict[str, Entry], row: Row) -> None:
         """One submission came back from the engine: feedback, release, ledger."""

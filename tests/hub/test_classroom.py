@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import tempfile
@@ -22,13 +23,16 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbgrader.api import Gradebook, MissingEntry
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from grader.hub.processes import SERVICE_ENV, marked
 from grader.hub.settings import SETTINGS_ENV
+from tests.support.browser import chromium, needs_chromium
 from tests.support.hub import (
     ASSIGNMENT,
     NOTEBOOK,
     Classroom,
+    answer_of,
     classroom,
     fetch_and_submit,
     fetched_feedback,
@@ -230,6 +234,163 @@ def test_a_killed_service_grades_what_is_missing(hub: Classroom) -> None:
     with _gradebook(hub) as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, "hub-hal")
         assert submission.score == 9
+
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "autograded" / "classroom"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as running:
+        yield running
+
+
+class Steps:
+    """Screenshots of one user's steps, kept as test artifacts (``autograded/classroom/``)."""
+
+    def __init__(self, page: object, who: str) -> None:
+        self.page, self.who, self.count = page, who, 0
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def shot(self, step: str) -> None:
+        self.count += 1
+        path = ARTIFACTS / f"{self.who}-{self.count:02d}-{step}.png"
+        self.page.screenshot(path=str(path))  # type: ignore[attr-defined]
+
+
+def _log_in(browser: object, hub: Classroom, user: str) -> tuple[object, Steps]:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    steps = Steps(page, user)
+    page.goto(f"{hub.url}/hub/login")
+    page.fill("#username_input", user)
+    page.fill("#password_input", hub.passwords[user])
+    steps.shot("login")
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(f".*/user/{user}/lab.*"), timeout=180_000)
+    page.locator(".jp-DirListing-content").wait_for(timeout=180_000)
+    return page, steps
+
+
+def _open_assignments(page: object) -> None:
+    """The Assignments tab, from nbgrader's menu (again if the lab was still starting)."""
+    for _ in range(3):
+        page.get_by_text("Nbgrader", exact=True).click()  # type: ignore[attr-defined]
+        page.get_by_text("Assignment List", exact=True).click()  # type: ignore[attr-defined]
+        try:
+            page.locator("#released_assignments_list").wait_for(timeout=15_000)  # type: ignore[attr-defined]
+            return
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")  # type: ignore[attr-defined]
+    raise AssertionError("the Assignments tab did not open")
+
+
+@needs_chromium
+def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: object) -> None:
+    """Log in, fetch the lab from the Assignments tab, open it, type an answer into a cell,
+    validate, submit, and open the feedback once it is released. The other answers are the
+    student's earlier work, put in the fetched notebook before it is opened."""
+    page, steps = _log_in(browser, hub, "hub-jo")
+    _open_assignments(page)
+    steps.shot("assignments")
+    page.locator("#released_assignments_list").get_by_role("button", name="Fetch").click()
+    fetched = page.locator("#fetched_assignments_list")
+    fetched.get_by_role("button", name="Submit", exact=True).wait_for(timeout=60_000)
+    steps.shot("fetched")
+    notebook = Path("/home/hub-jo") / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    nbformat.write(solved_lab(leave_out="digits-single"), notebook)
+    os.chown(notebook, *pwd.getpwnam("hub-jo")[2:4])
+
+    fetched.locator("a.assignment-notebooks-link").click()
+    fetched.get_by_text(NOTEBOOK, exact=True).click()
+    cell = page.locator(".jp-CodeCell", has_text="def digits_single_layer")
+    cell.wait_for(timeout=60_000)
+    cell.scroll_into_view_if_needed()
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(answer_of("digits-single"))
+    page.keyboard.press("Control+S")
+    steps.shot("typed")
+    saved = nbformat.read(notebook, 4)
+    typed = [c.source for c in saved.cells if "def digits_single_layer" in c.source]
+    assert typed and "raise NotImplementedError" not in typed[0]
+
+    page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=300_000)
+    steps.shot("validated")
+    assert "passes all the tests" in dialog.inner_text()
+    dialog.get_by_role("button").last.click()
+
+    page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
+    fetched.get_by_role("button", name="Submit", exact=True).click()
+    submitted = page.locator("#submitted_assignments_list")
+    submitted.locator(".list_item").first.wait_for(timeout=60_000)
+    steps.shot("submitted")
+
+    hub.wait_for("hub-jo", RELEASED)
+    page.locator(
+        "#refresh_assignments_list, .jp-AssignmentList button[title='Refresh']"
+    ).first.click()
+    submitted.get_by_text("(feedback available to fetch)").wait_for(timeout=60_000)
+    submitted.get_by_role("button", name="Fetch Feedback").first.click()
+    submitted.get_by_text("(view feedback)").first.wait_for(timeout=60_000)
+    steps.shot("feedback-fetched")
+    submitted.get_by_text("(view feedback)").first.click()
+    page.locator(".jp-DirListing-item", has_text=f"{NOTEBOOK}.html").dblclick()
+    heading = page.frame_locator("iframe").first.locator("h2").first
+    heading.wait_for(timeout=60_000)
+    steps.shot("feedback")
+    assert heading.inner_text() == "Score: 9 / 9"
+
+
+@needs_chromium
+def test_a_student_cannot_reach_another_students_files(hub: Classroom, browser: object) -> None:
+    page, steps = _log_in(browser, hub, "hub-ben")
+    other = page.goto(f"{hub.url}/user/hub-jo/lab")  # type: ignore[attr-defined]
+    steps.shot("another-server")
+    assert other.status == 403
+    api = page.request  # type: ignore[attr-defined]
+    assert api.get(f"{hub.url}/user/hub-jo/api/contents/{ASSIGNMENT}").status == 403
+    outside = api.get(f"{hub.url}/user/hub-ben/api/contents/..%2Fhub-jo%2F{ASSIGNMENT}")
+    assert outside.status in (400, 404)
+
+
+@needs_chromium
+def test_the_instructor_grades_the_written_answer_in_formgrader(
+    hub: Classroom, browser: object
+) -> None:
+    hub.wait_for("hub-jo", RELEASED)
+    page, steps = _log_in(browser, hub, INSTRUCTOR)
+    page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_submissions/{ASSIGNMENT}")
+    table = page.locator("table")
+    table.get_by_text("hub-jo").wait_for(timeout=60_000)
+    steps.shot("submissions")
+    rows = {r.split("\t")[1]: r for r in table.inner_text().splitlines() if "\thub-" in r}
+    assert "9 / 11" in rows["hub-jo"] and "9 / 11" in rows["hub-ana"]
+    page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_students/hub-jo/{ASSIGNMENT}")
+    page.get_by_role("link", name=NOTEBOOK).click()
+    score = page.locator("input#overfitting-observation")
+    score.wait_for(timeout=60_000)
+    score.fill("2")
+    score.press("Tab")
+    deadline = time.monotonic() + 60  # formgrader saves the score as the field is left
+    while time.monotonic() < deadline:
+        with _gradebook(hub) as gradebook:
+            total = gradebook.find_submission(ASSIGNMENT, "hub-jo").score
+        if total == 11:
+            break
+        time.sleep(0.5)
+    steps.shot("graded")
+    assert total == 11
+    # the same gradebook feeds the class report and the exports
+    report = run_as(
+        hub, INSTRUCTOR, f"cd frameworks && grader report {ASSIGNMENT} --no-quizzes"
+    ).stdout.strip()
+    text = Path(report).read_text(encoding="utf-8")
+    assert "hub-jo" in text and "11" in text
+    exports = run_as(hub, INSTRUCTOR, f"cd frameworks && grader export {ASSIGNMENT}").stdout
+    per_test = [line for line in exports.splitlines() if line.startswith("tests:")]
+    assert per_test, exports
 
 
 def test_after_the_due_date_feedback_is_whole_and_late_is_late(hub: Classroom) -> None:

@@ -180,14 +180,14 @@ def shlex_quote(text: str) -> str:
 
 
 def solved_lab(leave_out: str | None = None) -> nbformat.NotebookNode:
-    """The released lab with the reference's answers in every solution cell but
-    ``leave_out`` (a grade id), which keeps its starter code."""
+    """The released lab with the reference's answers in every solution cell (the written
+    answer too) but ``leave_out`` (a grade id), which keeps its starter code."""
     source = nbformat.read(PROJECT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
     released = nbformat.read(PROJECT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", 4)
-    answers = {
+    answers = {  # code answers without nbgrader's markers; the written answer as it is
         c.metadata["nbgrader"]["grade_id"]: solved(c.source)
         for c in source.cells
-        if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"
+        if c.metadata.get("nbgrader", {}).get("solution")
     }
     for cell in released.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
