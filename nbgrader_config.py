@@ -43,3 +43,19 @@ c.SimilaritySettings.cell_threshold = 0.8
 c.SimilaritySettings.min_tokens = 40  # shorter answers say nothing
 c.SimilaritySettings.common_fraction = 0.3  # code most of the class writes alike does not count
 c.SimilaritySettings.max_group = 3  # identical wrong outputs shared by at most this many
+
+# Feedback on submit in the classroom (`grader hub`, docs/classroom.md): the grading service
+# grades each submission as it arrives and releases its feedback by these rules.
+# - release: "on_submit" (default: students learn while they still work on it) or "after_due"
+#   (graded at once, released when the due date set in Formgrader has passed).
+# - before_due: "public" (default: before the due date a test with a hidden part shows neither
+#   its result nor its message, only the total score does, so hidden tests cannot be read off
+#   feedback) or "all" (every test's result and message). After the due date: everything.
+# - per_hour: graded submissions per student and assignment in any hour (default 6): enough to
+#   fix and resubmit, too few to probe hidden tests by trial. One over the limit is kept, the
+#   student is told when it will be graded, and it is graded then (the latest one waiting).
+# - counts: the gradebook keeps the last graded submission, as nbgrader does.
+c.FeedbackPolicy.release = "on_submit"
+c.FeedbackPolicy.before_due = "public"
+c.FeedbackPolicy.per_hour = 6
+c.FeedbackPolicy.counts = "last"

@@ -37,6 +37,7 @@ def run_hub(args: argparse.Namespace) -> int:
         port=args.port,
         hub_port=args.port + 81,
         proxy_api_port=args.port + 1,
+        dask_scheduler=args.dask_scheduler or "",
         **({"extra_config": str(Path(args.config).resolve())} if args.config else {}),
     )
     stopped = threading.Event()
@@ -96,6 +97,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     hub.add_argument("--ip", default="127.0.0.1")
     hub.add_argument("--port", type=int, default=8000)
     hub.add_argument("--config", help="a JupyterHub config file loaded last (authenticator, ...)")
+    hub.add_argument(
+        "--dask-scheduler", help="grade on this Dask cluster (default: a local one per assignment)"
+    )
     hub.add_argument(
         "--demo",
         action="store_true",

@@ -493,9 +493,8 @@ def main(argv: list[str] | None = None) -> int:
         policy.before_due,
         policy.per_hour,
     )
-    service = GradingService(
-        settings, course, policy, GradingOptions(), ClusterOptions(workers=args.workers)
-    )
+    cluster = ClusterOptions(workers=args.workers, scheduler=settings.dask_scheduler or None)
+    service = GradingService(settings, course, policy, GradingOptions(), cluster)
     from grader.engine.cli import stop_on_termination
 
     with Ledger(settings.ledger) as ledger:

@@ -37,6 +37,7 @@ class HubSettings:
     venv_bin: str = ""  # the environment whose jupyterhub-singleuser the servers run
     proxy: str = ""  # configurable-http-proxy
     extra_config: str = ""  # a JupyterHub config file loaded last (another authenticator, ...)
+    dask_scheduler: str = ""  # grade on this Dask cluster (tcp://host:8786); "": a local one
 
     @property
     def path(self) -> Path:

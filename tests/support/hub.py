@@ -205,21 +205,33 @@ def answer_of(grade_id: str) -> str:
     raise KeyError(grade_id)
 
 
-def fetch_and_submit(
+def fetch(classroom: Classroom, student: str) -> None:
+    """As ``student``: fetch the lab with nbgrader (once)."""
+    run_as(classroom, student, f"test -d {ASSIGNMENT} || nbgrader fetch_assignment {ASSIGNMENT}")
+
+
+def submit(
     classroom: Classroom, student: str, notebook: bytes | None = None, name: str = NOTEBOOK
 ) -> None:
-    """As ``student``: fetch the lab (once), put ``notebook`` (default: solved) in place of
-    the released one, under ``name``, and submit with nbgrader."""
+    """As ``student``: put ``notebook`` (default: solved) in place of the fetched one, under
+    ``name``, and submit with nbgrader."""
     staging = Path(f"/home/{student}/.staged.ipynb")
     if notebook is None:
         notebook = nbformat.writes(solved_lab()).encode()
-    run_as(classroom, student, f"test -d {ASSIGNMENT} || nbgrader fetch_assignment {ASSIGNMENT}")
     staging.write_bytes(notebook)
     os.chown(staging, *_ids(student))
     script = f"mv .staged.ipynb {ASSIGNMENT}/{name}.ipynb"
     if name != NOTEBOOK:
         script += f" && rm -f {ASSIGNMENT}/{NOTEBOOK}.ipynb"
     run_as(classroom, student, f"{script} && nbgrader submit {ASSIGNMENT}")
+
+
+def fetch_and_submit(
+    classroom: Classroom, student: str, notebook: bytes | None = None, name: str = NOTEBOOK
+) -> None:
+    """:func:`fetch`, then :func:`submit`."""
+    fetch(classroom, student)
+    submit(classroom, student, notebook, name)
 
 
 def _ids(user: str) -> tuple[int, int]:
