@@ -20,14 +20,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from nbformat import NotebookNode
-from nbgrader import utils as nbutils
 
 from grader import measures
 from grader.evidence import Evidence
+
+if TYPE_CHECKING:  # nbformat and nbgrader only for nbgrader's own rule (plain_score, judge_cell):
+    from nbformat import NotebookNode  # the evidence judges import on a bare GPU image
 
 LabelSource = Callable[[str], np.ndarray]
 
@@ -402,6 +403,9 @@ def _error_in(outputs: Sequence[Mapping[str, Any]]) -> str | None:
 
 def plain_score(cell: NotebookNode, outputs: Sequence[Mapping[str, Any]]) -> float | None:
     """nbgrader's score for a cell without evidence, with stderr ignored."""
+    from nbformat import NotebookNode
+    from nbgrader import utils as nbutils
+
     probe = NotebookNode(dict(cell))
     probe["outputs"] = [
         NotebookNode(o)
@@ -424,6 +428,8 @@ def judge_cell(
     device: str,
 ) -> Verdict:
     """The verdict on one grade cell (see the module docstring for the rule)."""
+    from nbgrader import utils as nbutils
+
     meta = cell.metadata["nbgrader"]
     grade_id, max_score = meta["grade_id"], float(meta.get("points", 0.0))
     if meta.get("solution"):  # manually graded answer: nbgrader's rule, a human decides

@@ -223,6 +223,9 @@ def running(classroom: Classroom, log_file: Path | None = None) -> Iterator[subp
     """JupyterHub for ``classroom``, up and answering; stopped with everything it started on
     exit, whatever the exit (see :func:`stop`)."""
     settings = classroom.settings
+    left = end_marked(SETTINGS_ENV, str(settings.path))  # a hub killed earlier left these
+    if left:
+        log.warning("ended %d processes left by an earlier run of this classroom", len(left))
     config = resources.files("grader.hub").joinpath("jupyterhub_config.py")
     env = dict(os.environ)
     env[SETTINGS_ENV] = str(settings.path)
