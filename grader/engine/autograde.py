@@ -299,6 +299,11 @@ class GradingSession:
     def __exit__(self, *exc: object) -> None:
         self._stack.close()
 
+    def ready(self) -> bool:
+        """Wait until the zygote has imported its libraries; False when kernels will start
+        cold (no zygote, or it could not start)."""
+        return self._socket() is not None
+
     def outcomes(self, items: Mapping[str, Pending]) -> Iterator[GradedSubmission | GradingFailure]:
         """Grade ``items``, yielding each outcome as it finishes (unreadable ones first)."""
         for item in items.values():

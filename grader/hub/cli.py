@@ -35,8 +35,8 @@ def run_hub(args: argparse.Namespace) -> int:
         demo=args.demo,
         ip=args.ip,
         port=args.port,
-        hub_port=args.port + 81,
-        proxy_api_port=args.port + 1,
+        hub_port=args.hub_port or args.port + 81,
+        proxy_api_port=args.proxy_api_port or args.port + 1,
         dask_scheduler=args.dask_scheduler or "",
         **({"extra_config": str(Path(args.config).resolve())} if args.config else {}),
     )
@@ -95,7 +95,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--assignment", action="append", help="serve only this assignment (repeatable)"
     )
     hub.add_argument("--ip", default="127.0.0.1")
-    hub.add_argument("--port", type=int, default=8000)
+    hub.add_argument("--port", type=int, default=8000, help="the address students open")
+    hub.add_argument("--hub-port", type=int, help="the hub's own API (default: PORT + 81)")
+    hub.add_argument("--proxy-api-port", type=int, help="the proxy's API (default: PORT + 1)")
     hub.add_argument("--config", help="a JupyterHub config file loaded last (authenticator, ...)")
     hub.add_argument(
         "--dask-scheduler", help="grade on this Dask cluster (default: a local one per assignment)"

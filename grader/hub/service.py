@@ -127,7 +127,7 @@ class GradingService:
             if not (outbound / assignment).is_dir():
                 continue
             try:
-                self.session(assignment)
+                self.session(assignment).ready()
             except Exception:  # graded later, when a submission asks (and logged again)
                 log.exception("%s: could not be prepared in advance", assignment)
 

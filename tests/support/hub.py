@@ -106,6 +106,7 @@ def classroom(
         str(VENV_BIN / "grader"), "hub", "--demo", "--root", str(source), "--state", str(state),
         "--instructor", instructor, "--students", ",".join(students),
         "--assignment", ASSIGNMENT, "--port", str(port),
+        "--hub-port", str(free_port()), "--proxy-api-port", str(free_port()),
     ]  # fmt: skip
     with output.open("wb") as sink:
         process = subprocess.Popen(
