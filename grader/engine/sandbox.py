@@ -48,6 +48,9 @@ ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
 #: ``unshare``'s options for the sandbox's namespaces (network, mount, PID, IPC).
 UNSHARE_OPTIONS = tuple(option for option, _flag in NAMESPACES.values())
 
+#: Where the system's administration programs live (``useradd``), whatever ``PATH`` says.
+SYSTEM_PROGRAMS = "/usr/local/sbin:/usr/sbin:/sbin"
+
 #: Folders hidden from every kernel besides the course root (when they exist).
 DEFAULT_HIDDEN = ("/root", "/home", "/tmp", "/var/tmp", "/dev/shm", "/run", "/mnt", "/media")
 
@@ -209,7 +212,8 @@ def ensure_user(name: str) -> tuple[int, int]:
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
-        useradd = shutil.which("useradd")
+        # root's own programs: also where a service's PATH leaves out the sbin folders
+        useradd = shutil.which("useradd") or shutil.which("useradd", path=SYSTEM_PROGRAMS)
         if not useradd:
             raise SandboxError(f"user {name!r} is missing and useradd is not available") from None
         for _attempt in range(50):

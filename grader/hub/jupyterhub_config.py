@@ -12,6 +12,9 @@ c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 settings = read_settings(Path(os.environ[SETTINGS_ENV]))
 state = Path(settings.state)
 venv = Path(settings.venv_bin)
+#: Programs the classroom's processes find: the course's environment first, then the system's
+#: (the service's sandbox creates its users with useradd, from /usr/sbin).
+PATH = f"{venv}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 c.JupyterHub.ip = settings.ip
 c.JupyterHub.port = settings.port
@@ -48,7 +51,7 @@ def _environment(spawner):
         {
             SETTINGS_ENV: str(settings.path),  # marks every process of this classroom
             "JUPYTER_CONFIG_PATH": str(settings.user_config(role)),
-            "PATH": f"{venv}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": PATH,
             "TF_CPP_MIN_LOG_LEVEL": "3",
         }
     )
@@ -64,7 +67,7 @@ c.JupyterHub.services = [
         "command": [str(venv / "python"), "-m", "grader.hub.service", str(settings.path)],
         "environment": {
             SETTINGS_ENV: str(settings.path),
-            "PATH": f"{venv}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": PATH,
             "TF_CPP_MIN_LOG_LEVEL": "3",
         },
     }

@@ -382,6 +382,10 @@ def test_the_instructor_grades_the_written_answer_in_formgrader(
         time.sleep(0.5)
     steps.shot("graded")
     assert total == 11
+    # the service rewrote the class report after the batch, in the instructor's course
+    service_report = hub.course / "reports" / f"{ASSIGNMENT}.html"
+    assert "hub-jo" in service_report.read_text(encoding="utf-8")
+    assert service_report.stat().st_uid == pwd.getpwnam(INSTRUCTOR).pw_uid
     # the same gradebook feeds the class report and the exports
     report = run_as(
         hub, INSTRUCTOR, f"cd frameworks && grader report {ASSIGNMENT} --no-quizzes"
