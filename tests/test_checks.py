@@ -207,6 +207,29 @@ def test_a_lightning_trainer_sees_the_faked_gpu() -> None:
         checks.check_pick_device("trainer", lambda: trainer_device("cpu"))
 
 
+def test_a_device_count_left_to_lightning_shows_on_two_faked_gpus() -> None:
+    """In a notebook Lightning keeps ``devices="auto"`` to one GPU; built as a script would, a
+    Trainer whose device count was left to Lightning takes both faked GPUs."""
+    import sys
+    import warnings
+    from unittest import mock
+
+    import lightning as L
+
+    def count(**devices: object) -> int:
+        with warnings.catch_warnings(), checks.lightning_as_script():
+            warnings.simplefilter("ignore")
+            with checks.fake_cuda(True, gpus=2):
+                assert torch.cuda.device_count() == 2
+                trainer = L.Trainer(accelerator="auto", logger=False, **devices)
+        return int(trainer.num_devices)
+
+    with mock.patch.object(sys, "ps1", ">>> ", create=True):  # as in a notebook's kernel
+        assert count(devices=1) == 1
+        assert count() == 2
+        assert count(devices="auto") == 2
+
+
 def _step(device: str, hard_coded: str | None = None) -> tuple:
     model = torch.nn.Linear(3, 2).to(hard_coded or device)
     x = torch.ones(4, 3, device=device)
@@ -218,6 +241,17 @@ def test_hard_coded_devices_are_caught_on_the_meta_device() -> None:
     with pytest.raises(AssertionError, match=r"hard-coded|device it had never seen"):
         checks.check_follows_device("step", lambda d: _step(d, hard_coded="cpu"))
     checks.check_on_device("on", "cpu", *_step("cpu"))
+    # a step that moves only one of model and batch fails on meta, whichever it forgot
+    for forgot in ("model", "batch"):
+
+        def one_moved(device: str, forgot: str = forgot) -> tuple:
+            model, x = torch.nn.Linear(3, 2), torch.ones(4, 3)
+            model = model if forgot == "model" else model.to(device)
+            x = x if forgot == "batch" else x.to(device)
+            return model, model(x)
+
+        with pytest.raises(AssertionError, match="the model and the batch alike"):
+            checks.check_follows_device("step", one_moved)
     with pytest.raises(CheckFailed, match="'meta'"):
         checks.check_on_device("on", "cpu", torch.nn.Linear(2, 2).to("meta"))
 

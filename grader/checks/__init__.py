@@ -15,6 +15,7 @@ from grader.checks.devices import (
     fake_cuda,
     fake_tf_gpu,
     grading_device,
+    lightning_as_script,
 )
 from grader.checks.gradients import (
     check_gradient_function,
@@ -59,6 +60,7 @@ __all__ = [
     "fake_tf_gpu",
     "generalization_gap",
     "grading_device",
+    "lightning_as_script",
     "nonlinear_probes",
     "numeric_gradient",
     "predict_labels",

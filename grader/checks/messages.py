@@ -111,11 +111,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "he": "{check}: בלי GPU הפונקציה צריכה לבחור 'cpu', והיא בחרה '{picked}'",
     },
     "unknown-device-failed": {
-        "en": "{check}: given a device it had never seen, the code failed ({error}); use the "
-        "device argument everywhere instead of a fixed 'cpu' or 'cuda', and return tensors "
-        "rather than Python numbers",
-        "he": "{check}: כשקיבל התקן שלא ראה מעולם, הקוד נכשל ({error}); השתמשו בארגומנט "
-        "device בכל מקום במקום 'cpu' או 'cuda' קבועים, והחזירו טנסורים ולא מספרים של Python",
+        "en": "{check}: given a device it had never seen, the code failed ({error}); move "
+        "everything it computes with (the model and the batch alike) to the device argument "
+        "instead of a fixed 'cpu' or 'cuda', and return tensors rather than Python numbers",
+        "he": "{check}: כשקיבל התקן שלא ראה מעולם, הקוד נכשל ({error}); העבירו את כל מה "
+        "שמשתתף בחישוב (גם את המודל וגם את האצווה) אל ההתקן שבארגומנט device במקום 'cpu' או "
+        "'cuda' קבועים, והחזירו טנסורים ולא מספרים של Python",
     },
     "nothing-to-check": {
         "en": "{check}: nothing returned holds a tensor or parameter to check",

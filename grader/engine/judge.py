@@ -184,6 +184,13 @@ def judge_device(student: Evidence, reference: Evidence, device: str) -> list[st
     problems = []
     if not isinstance(devices, list) or not devices:
         problems.append("no devices reported")
+    elif "error" in devices:  # the student's code raised on the device it was given
+        error = student.values.get("error")
+        detail = f" ({error})" if isinstance(error, str) and error else ""
+        problems.append(
+            f"the code raised an error on the device it was given ({wanted}){detail}: "
+            "something it needs (the model or the batch) was not moved there"
+        )
     else:
         found = {measures.device_type(str(d)) for d in devices}
         wrong = sorted(found - {wanted})

@@ -172,6 +172,19 @@ def test_device_must_be_the_one_given() -> None:
     assert judge.judge_device(_ev({"devices": ["cpu"], "count": 1}), ref, "cpu")
 
 
+def test_code_that_raised_on_the_device_it_was_given_fails_and_says_so() -> None:
+    """A step that moved the batch but not the model (or the reverse) raises on ``meta``."""
+    ref = _ev({"devices": ["meta", "meta"]}, "device", device="meta")
+    assert judge.judge_device(_ev({"devices": ["meta", "meta"]}), ref, "cpu") == []
+    error = "Tensor on device cpu is not on the expected device meta!"
+    problems = judge.judge_device(_ev({"devices": ["error"], "error": error}), ref, "cpu")
+    assert len(problems) == 1
+    assert "raised an error on the device it was given (meta)" in problems[0]
+    assert error in problems[0] and "the model or the batch" in problems[0]
+    # "error" among real devices, or without the error's text, fails all the same
+    assert judge.judge_device(_ev({"devices": ["meta", "error"]}), ref, "cpu")
+
+
 def _curves(plain_gap: float, regularized_gap: float, epochs: int = 8) -> dict:
     """Four loss curves whose generalization gaps are the ones given."""
     train = np.linspace(1.0, 0.2, epochs)
