@@ -10,6 +10,7 @@ changes its own message, never the engine's verdict.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -180,3 +181,42 @@ def device_type(device: str) -> str:
         text = text.rsplit("device:", 1)[-1]
     kind = text.split(":")[0]
     return "cuda" if kind == "gpu" else kind
+
+
+#: The largest chance that a model whose expected accuracy meets an exercise's bar fails its
+#: hidden test on a fresh sample (1 in 20).
+SAMPLING_FAIL_CHANCE = 0.05
+
+
+def binomial_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed exactly term by term (n is a split's size)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    return min(1.0, sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(k + 1)))
+
+
+def sampling_floor(bar: float, n: int, fail_chance: float = SAMPLING_FAIL_CHANCE) -> int:
+    """The most correct answers out of ``n`` that a test may demand of a model whose expected
+    accuracy is ``bar`` while failing it with probability at most ``fail_chance``: the largest
+    k with P(Binomial(n, bar) < k) <= ``fail_chance``."""
+    return max(k for k in range(n + 1) if binomial_cdf(k - 1, n, bar) <= fail_chance)
+
+
+def written_threshold(k: int, n: int) -> str:
+    """The shortest decimal (two places at least) that accepts exactly k or more of n correct:
+    a number in ((k - 1) / n, k / n], so that ``accuracy >= it`` is the same verdict as
+    "at least k of n" and the instructions can state it plainly."""
+    for places in range(2, 10):
+        text = f"{math.floor(k / n * 10**places + 1e-9) / 10**places:.{places}f}"
+        if float(text) > (k - 1) / n:
+            return text
+    raise ValueError(f"no short decimal for {k}/{n}")
+
+
+def hidden_threshold(bar: float, n: int) -> str:
+    """The threshold a hidden test of ``n`` samples applies to an exercise whose stated bar is
+    ``bar``: a model whose expected accuracy meets the bar passes with probability at least
+    1 - :data:`SAMPLING_FAIL_CHANCE` (the bar itself stays for the visible check)."""
+    return written_threshold(sampling_floor(bar, n), n)
