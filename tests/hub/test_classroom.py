@@ -310,9 +310,14 @@ def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: obj
     page.keyboard.insert_text(answer_of("digits-single"))
     page.keyboard.press("Control+S")
     steps.shot("typed")
-    saved = nbformat.read(notebook, 4)
-    typed = [c.source for c in saved.cells if "def digits_single_layer" in c.source]
-    assert typed and "raise NotImplementedError" not in typed[0]
+    deadline = time.monotonic() + 60  # the save reaches the disk a moment later
+    while time.monotonic() < deadline:
+        saved = nbformat.read(notebook, 4)
+        typed = [c.source for c in saved.cells if "def digits_single_layer" in c.source]
+        if typed and "raise NotImplementedError" not in typed[0]:
+            break
+        time.sleep(0.5)
+    assert typed and typed[0].strip() == answer_of("digits-single").strip()
 
     page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
     dialog = page.locator(".jp-Dialog")
