@@ -89,56 +89,70 @@ def test_a_submission_is_graded_and_its_feedback_released(hub: Classroom) -> Non
 
 
 PROBE = """
-import json, os, sys
-results = {}
-def attempt(name, action):
+import json, os
+def attempt(action):
     try:
         action()
-        results[name] = "allowed"
+        return "allowed"
     except PermissionError:
-        results[name] = "denied"
+        return "denied"
     except OSError as error:
-        results[name] = f"error {error.errno}"
-targets = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+        return f"error {error.errno}"
 """
 
+#: What another student must not do (one test each, run as that student's Unix user): the
+#: action, with {submission}, {page}, {service} and the classroom's paths filled in.
+APART = {
+    "list the inbound submissions": "os.listdir({inbound!r})",
+    "read a submission": "open({notebook!r}).read()",
+    "read a submission's secret": "open({secret!r}).read()",
+    "change a submission": "open({extra!r}, 'w')",
+    "list the released feedback": "os.listdir({feedback!r})",
+    "read another's feedback": "open({page!r}).read()",
+    "read the gradebook": "open({gradebook!r}, 'rb').read()",
+    "list the instructor's course": "os.listdir({course!r})",
+    "read the grading service's ledger": "open({ledger!r}, 'rb').read()",
+    "read the hub's database": "open({hub_db!r}, 'rb').read()",
+    "signal the grading service": "os.kill({service}, 0)",
+    "read the grading service's environment": "open('/proc/{service}/environ').read()",
+}
 
-def test_students_stay_apart(hub: Classroom) -> None:
+
+@pytest.fixture(scope="module")
+def ana_work(hub: Classroom) -> dict[str, object]:
+    """Paths of hub-ana's graded submission and released feedback, and the service's pid."""
     ana = hub.wait_for("hub-ana", RELEASED)[0]
     submission = hub.inbound / ana.name
-    page = next(hub.feedback.glob("*.html"))
-    service = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
-    assert len(service) == 1
-    checks = {
-        "list inbound": f"os.listdir({str(hub.inbound)!r})",
-        "read a submission": f"open({str(submission / (NOTEBOOK + '.ipynb'))!r}).read()",
-        "read its secret": f"open({str(submission / 'submission_secret.txt')!r}).read()",
-        "change a submission": f"open({str(submission / 'extra.txt')!r}, 'w')",
-        "list feedback": f"os.listdir({str(hub.feedback)!r})",
-        "read feedback": f"open({str(page)!r}).read()",
-        "read the gradebook": f"open({str(hub.course / 'gradebook.db')!r}, 'rb').read()",
-        "list the course": f"os.listdir({str(hub.course)!r})",
-        "read the ledger": f"open({str(hub.settings.ledger)!r}, 'rb').read()",
-        "read the hub's database": f"open({str(hub.state / 'jupyterhub.sqlite')!r}, 'rb').read()",
-        "signal the grading service": f"os.kill({service[0]}, 0)",
-        "read the service's environment": f"open('/proc/{service[0]}/environ').read()",
+    (service,) = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
+    return {
+        "inbound": str(hub.inbound),
+        "notebook": str(submission / f"{NOTEBOOK}.ipynb"),
+        "secret": str(submission / "submission_secret.txt"),
+        "extra": str(submission / "extra.txt"),
+        "feedback": str(hub.feedback),
+        "page": str(next(hub.feedback.glob("*.html"))),
+        "gradebook": str(hub.course / "gradebook.db"),
+        "course": str(hub.course),
+        "ledger": str(hub.settings.ledger),
+        "hub_db": str(hub.state / "jupyterhub.sqlite"),
+        "service": service,
     }
-    code = PROBE + "".join(
-        f"attempt({name!r}, lambda: {action})\n" for name, action in checks.items()
-    )
-    code += "print(json.dumps(results))"
-    results = python_as(hub, "hub-ben", code)
-    assert results == dict.fromkeys(checks, "denied")
-    # the same probe as ana herself: her own submission and feedback are hers
-    own = python_as(
-        hub,
-        "hub-ana",
-        PROBE
-        + f"attempt('read', lambda: open({str(submission / 'submission_secret.txt')!r}).read())\n"
-        + f"attempt('feedback', lambda: open({str(page)!r}).read())\n"
-        + "print(json.dumps(results))",
-    )
-    assert own == {"read": "allowed", "feedback": "allowed"}
+
+
+def _attempt(hub: Classroom, user: str, action: str) -> str:
+    code = PROBE + f"print(json.dumps(attempt(lambda: {action})))"
+    return str(python_as(hub, user, code))
+
+
+@pytest.mark.parametrize("claim", list(APART))
+def test_another_student_cannot(hub: Classroom, ana_work: dict[str, object], claim: str) -> None:
+    assert _attempt(hub, "hub-ben", APART[claim].format(**ana_work)) == "denied"
+
+
+def test_a_student_reaches_their_own_work(hub: Classroom, ana_work: dict[str, object]) -> None:
+    """The same paths as their owner: the probe above fails for the right reason."""
+    for action in (APART["read a submission's secret"], APART["read another's feedback"]):
+        assert _attempt(hub, "hub-ana", action.format(**ana_work)) == "allowed"
 
 
 def _is_service(pid: int) -> bool:

@@ -168,8 +168,8 @@ def run_as(
     return done
 
 
-def python_as(classroom: Classroom, user: str, code: str) -> dict:
-    """Run Python ``code`` as ``user``; it must print one JSON object, returned."""
+def python_as(classroom: Classroom, user: str, code: str) -> object:
+    """Run Python ``code`` as ``user``; it must print one JSON value, returned."""
     done = run_as(classroom, user, f"python -c {shlex_quote(code)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
