@@ -141,14 +141,15 @@ class Ledger:
         ).fetchone()
         return int(row[0])
 
-    def all(self) -> list[Entry]:
-        """Every submission, oldest first."""
-        return [
-            Entry(*r)
-            for r in self.db.execute(
-                "SELECT * FROM submissions ORDER BY timestamp, name"
-            ).fetchall()
-        ]
+    def graded_times(self, student: str, assignment: str, last: int) -> list[float]:
+        """When the student's ``last`` most recently graded submissions of ``assignment``
+        were graded."""
+        rows = self.db.execute(
+            "SELECT graded_at FROM submissions WHERE student = ? AND assignment = ? "
+            "AND graded_at IS NOT NULL ORDER BY graded_at DESC LIMIT ?",
+            (student, assignment, last),
+        ).fetchall()
+        return [float(row[0]) for row in rows]
 
 
 def read_ledger(path: Path) -> list[Entry]:

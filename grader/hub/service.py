@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import html
 import logging
 import os
+import pwd
 import sys
 import threading
 import time
@@ -34,7 +36,7 @@ from grader.engine.results import RESULTS_NAME, read_results
 from grader.engine.schedule import ClusterOptions
 from grader.engine.task import GradingOptions
 from grader.hub import exchange
-from grader.hub.accounts import give_to, home_of
+from grader.hub.accounts import give_to
 from grader.hub.ledger import Entry, Ledger
 from grader.hub.policy import FeedbackPolicy, read_policy
 from grader.hub.processes import SERVICE_ENV, end_marked
@@ -151,7 +153,7 @@ class GradingService:
             return f"{item.student!r} is not a student of this course."
         try:
             owner = item.folder.stat().st_uid
-            expected = os.stat(home_of(item.student)).st_uid
+            expected = pwd.getpwnam(item.student).pw_uid
         except (OSError, KeyError) as error:
             return f"its folder cannot be checked ({error})."
         if owner != expected:
@@ -185,13 +187,9 @@ class GradingService:
         return chosen
 
     def _next_slot(self, ledger: Ledger, entry: Entry) -> str:
-        rows = ledger.db.execute(
-            "SELECT graded_at FROM submissions WHERE student = ? AND assignment = ? AND "
-            "graded_at IS NOT NULL ORDER BY graded_at DESC LIMIT ?",
-            (entry.student, entry.assignment, self.policy.per_hour),
-        ).fetchall()
-        oldest = min(r[0] for r in rows) if rows else time.time()
-        return _utc(oldest + HOUR_S)
+        """When the oldest of the hour's graded submissions leaves the hour (UTC)."""
+        recent = ledger.graded_times(entry.student, entry.assignment, self.policy.per_hour)
+        return _utc(min(recent, default=time.time()) + HOUR_S)
 
     # -- grading ----------------------------------------------------------------------------
 
@@ -419,7 +417,9 @@ class GradingService:
         text = NOTICES[language][kind].format(**values)
         nb = nbformat.v4.new_notebook()
         direction = ' dir="rtl" lang="he"' if language == "he" else ""
-        nb.cells.append(nbformat.v4.new_markdown_cell(f"<p{direction}>{_escape(text)}</p>"))
+        nb.cells.append(
+            nbformat.v4.new_markdown_cell(f"<p{direction}>{html.escape(text, quote=False)}</p>")
+        )
         return render_html(nb, language)
 
     def _notebooks(self, assignment: str) -> list[str]:
@@ -431,12 +431,6 @@ class GradingService:
             return []
         path = Path(url[len("sqlite:///") :])
         return [p for p in (path, path.with_name(path.name + "-journal")) if p.exists()]
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=False)
 
 
 def _read(path: Path) -> str:
