@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from grader import checks  # noqa: E402
-from grader.syllabus import COURSE  # noqa: E402
 from grader.engine.judge import judge_evidence  # noqa: E402
 from grader.evidence import Evidence, from_payload, to_payload  # noqa: E402
+from grader.syllabus import COURSE  # noqa: E402
 
 DEFAULT = ("IntroPyTorch", "LabFrameworks", "Overfitting")
 #: Words in a mutant's test id that mark a device test (run with --mutants).
