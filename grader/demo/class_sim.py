@@ -146,10 +146,17 @@ def load_mutants(folder: Path | None, notebook: str) -> list[Mutant]:
         raise SimulationError(f"{path}: malformed mutant ({error!r})") from None
 
 
+#: How the style of a near-the-line answer begins: the reference (or a weaker learner) tuned to
+#: clear the visible bar by the smallest margin, for the threshold tests (docs/thresholds.md);
+#: not an independently written answer.
+NEAR_THE_LINE = "near the line"
+
+
 def load_alternatives(folder: Path | None, notebook: str) -> list[dict[str, str]]:
-    """Correct alternative answer sets of a notebook (``{set, answers: {cell: {source}}}``
-    entries in ``folder/<notebook>.yaml``); answers marked ``fails`` (a known grading bug)
-    are left out so that a strong student stays strong."""
+    """Independently written correct answer sets of a notebook (``{set, answers: {cell:
+    {source, style}}}`` entries in ``folder/<notebook>.yaml``). Left out: answers marked
+    ``fails`` (a known grading bug), so that a strong student stays strong, and near-the-line
+    answers (tuned copies of the reference), so that independent answers stay independent."""
     path = folder / f"{notebook}.yaml" if folder else None
     if path is None or not path.is_file():
         return []
@@ -163,10 +170,13 @@ def load_alternatives(folder: Path | None, notebook: str) -> list[dict[str, str]
             {
                 cell: str(answer["source"])
                 for cell, answer in answers.items()
-                if isinstance(answer, dict) and answer.get("source") and not answer.get("fails")
+                if isinstance(answer, dict)
+                and answer.get("source")
+                and not answer.get("fails")
+                and not str(answer.get("style", "")).startswith(NEAR_THE_LINE)
             }
         )
-    return sets
+    return [answers for answers in sets if answers]
 
 
 def _grade_id(cell: Any) -> str | None:
