@@ -1,5 +1,5 @@
 """``grader hub``: the classroom (JupyterHub, nbgrader's JupyterLab extensions, feedback on
-submit) on this machine; ``grader hub status``: what the grading service did."""
+submit) on this machine; ``grader hub-status``: what the grading service did."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ def run_status(args: argparse.Namespace) -> int:
 
     path = read_settings(Path(args.state) / "settings.json").ledger
     if not path.is_file():
-        print(f"grader hub status: no ledger at {path}", file=sys.stderr)
+        print(f"grader hub-status: no ledger at {path}", file=sys.stderr)
         return 1
     for entry in read_ledger(path):
         score = f"{entry.score:g}/{entry.max_score:g}" if entry.score is not None else "-"
@@ -78,7 +78,7 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    """Add ``hub`` (and ``hub status``) to the top-level parser."""
+    """Add ``hub`` and ``hub-status`` to the top-level parser."""
     hub = commands.add_parser(
         "hub",
         help="the classroom: JupyterHub with nbgrader's extensions and feedback on submit",

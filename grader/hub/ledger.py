@@ -8,7 +8,7 @@ makes a grading that had already been recorded a no-op).
 States: ``received`` -> ``grading`` -> ``graded`` (feedback written) -> ``released``; or
 ``deferred`` (over the hourly limit, waits), ``superseded`` (a later submission of the same
 student was graded instead), ``failed`` (with the error; the instructor sees it in the log and
-``grader hub status``).
+``grader hub-status``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import json
 import os
 import pwd
 import re
+import shlex
 import shutil
 import signal
 import tempfile
@@ -171,19 +172,13 @@ def test_a_submission_under_another_name_is_refused(hub: Classroom) -> None:
         hub,
         "hub-ben",
         f"mkdir '{hub.inbound / fake}' && cd '{hub.inbound / fake}' && "
-        f"printf '%s' {_quote(notebook)} > {NOTEBOOK}.ipynb && echo 2026-01-01 > timestamp.txt"
+        f"printf '%s' {shlex.quote(notebook)} > {NOTEBOOK}.ipynb && echo 2026-01-01 > timestamp.txt"
         " && echo secret > submission_secret.txt",
     )
     entries = hub.wait_for("hub-dan", {"failed"})
     assert "not submitted from its student's own account" in entries[0].note
     with _gradebook(hub) as gradebook, pytest.raises(MissingEntry):
         gradebook.find_submission(ASSIGNMENT, "hub-dan")
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def test_over_the_hourly_limit_is_kept_and_told(hub: Classroom) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -170,14 +171,8 @@ def run_as(
 
 def python_as(classroom: Classroom, user: str, code: str) -> object:
     """Run Python ``code`` as ``user``; it must print one JSON value, returned."""
-    done = run_as(classroom, user, f"python -c {shlex_quote(code)}")
+    done = run_as(classroom, user, f"python -c {shlex.quote(code)}")
     return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-def shlex_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 def solved_lab(leave_out: str | None = None) -> nbformat.NotebookNode:
