@@ -21,9 +21,12 @@ c.Execute.timeout = 120
 c.Execute.startup_timeout = 120
 
 # A warning or a log line on stderr is not a failure: failures raise. Drop every stderr
-# stream before scoring so that a correct answer that warns keeps its points.
+# stream before scoring so that a correct answer that warns keeps its points. The pattern
+# matches every text, a lone newline included: the kernel may send `print(..., file=sys.stderr)`
+# as two streams ("debug" now, its newline a moment later), and a pattern that needs a
+# visible character would keep the newline and cost the cell its points by chance.
 c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"\S"
+c.IgnorePattern.pattern = r"^"
 
 # A student who deletes a test cell gets it back (graded) instead of "needs manual grading".
 c.OverwriteCells.add_missing_cells = True
