@@ -385,6 +385,12 @@ def test_the_instructor_grades_the_written_answer_in_formgrader(
     page.get_by_role("link", name=NOTEBOOK).click()
     score = page.locator("input#overfitting-observation")
     score.wait_for(timeout=60_000)
+    # Formgrader binds its save-on-change handlers only once it has fetched the grades; a score
+    # typed before then is shown but never saved (seen on a loaded machine).
+    page.wait_for_function(
+        "() => window.formgrader && formgrader.grades && formgrader.grades.loaded",
+        timeout=60_000,
+    )
     score.fill("2")
     score.press("Tab")
     deadline = time.monotonic() + 60  # formgrader saves the score as the field is left
