@@ -10,9 +10,10 @@ scores the same on every seed (sd 0) must not leave a correct student no room at
 That threshold is the exercise's stated bar (instructions, visible check). The hidden test
 applies the bar allowed for sampling (:func:`grader.measures.hidden_threshold`): a model that
 passes the visible check, however narrowly, passes on the hidden split's n samples with
-probability at least 0.95. ``docs/thresholds.md`` is rewritten with every number; with ``--write`` every copy of each
-threshold in ``source/`` is updated too (see :func:`write_thresholds`); ``--saved`` rewrites both
-from ``bench/calibration-results.json`` without training.
+probability at least 0.95. ``docs/thresholds.md`` is rewritten with every number; with
+``--write`` every copy of each threshold in ``source/`` is updated too (see
+:func:`write_thresholds`); ``--saved`` rewrites both from ``bench/calibration-results.json``
+without training.
 
     python bench/calibrate_thresholds.py [--seeds 5] [--write] [--saved] [NOTEBOOK ...]
 """
