@@ -215,8 +215,54 @@ def written_threshold(k: int, n: int) -> str:
     raise ValueError(f"no short decimal for {k}/{n}")
 
 
-def hidden_threshold(bar: float, n: int) -> str:
-    """The threshold a hidden test of ``n`` samples applies to an exercise whose stated bar is
-    ``bar``: a model whose expected accuracy meets the bar passes with probability at least
-    1 - :data:`SAMPLING_FAIL_CHANCE` (the bar itself stays for the visible check)."""
-    return written_threshold(sampling_floor(bar, n), n)
+def visible_passes(bar: float, n_valid: int) -> int:
+    """The fewest correct answers of ``n_valid`` that pass a visible check ``accuracy >= bar``."""
+    return math.ceil(bar * n_valid - 1e-9)
+
+
+def predicted_cdf(k: int, n: int, right: int, of: int) -> float:
+    """P(X <= k) for the correct answers X of a model on ``n`` fresh samples, knowing only
+    that it got ``right`` of ``of`` other samples right (beta-binomial: a uniform prior on its
+    accuracy, updated by those counts). Summed term by term in logarithms (n is a split's size)."""
+    if k < 0:
+        return 0.0
+    if k >= n:
+        return 1.0
+    a, b = right + 1, of - right + 1
+
+    def log_beta(x: float, y: float) -> float:
+        return math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)
+
+    total = 0.0
+    for i in range(k + 1):
+        log_choose = math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+        total += math.exp(log_choose + log_beta(i + a, n - i + b) - log_beta(a, b))
+    return min(1.0, total)
+
+
+def passing_floor(
+    bar: float, n_valid: int, n_hidden: int, fail_chance: float = SAMPLING_FAIL_CHANCE
+) -> int:
+    """The most correct answers out of ``n_hidden`` that a hidden test may demand of a model
+    that passes the visible check (``bar`` on ``n_valid`` samples) by the smallest margin,
+    while failing it with probability at most ``fail_chance``.
+
+    Both splits are samples: a model that just clears the bar on the validation split may be a
+    little worse than the bar, and the hidden split varies again. Its hidden count follows
+    :func:`predicted_cdf` from its validation count, so this allows for both samples, not only
+    the hidden one (and is lower than :func:`sampling_floor` of the bar on ``n_hidden``).
+    """
+    right = visible_passes(bar, n_valid)
+    return max(
+        k
+        for k in range(n_hidden + 1)
+        if predicted_cdf(k - 1, n_hidden, right, n_valid) <= fail_chance
+    )
+
+
+def hidden_threshold(bar: float, n_valid: int, n_hidden: int) -> str:
+    """The threshold a hidden test of ``n_hidden`` samples applies to an exercise whose stated
+    bar is ``bar`` on a validation split of ``n_valid``: a model that passes the visible check
+    passes the hidden test with probability at least 1 - :data:`SAMPLING_FAIL_CHANCE` (the bar
+    itself stays for the visible check). See :func:`passing_floor`."""
+    return written_threshold(passing_floor(bar, n_valid, n_hidden), n_hidden)
