@@ -8,7 +8,9 @@ Every dataset here has three parts:
   by the checks (plain nbgrader) or by the engine in its own process (hardened grading).
 
 Splits are stratified and drawn with fixed seeds, so the same indices come out on every
-machine. Their sizes are in ``docs/thresholds.md``.
+machine; the validation and hidden splits are shared out by difficulty too, so that a bar met
+on one means the same on the other (:func:`_stratified_split`). Their sizes are in
+``docs/thresholds.md``.
 
 28x28 MNIST-format data is read with a real IDX/npz loader from, in order: the path in the
 ``GRADER_MNIST_PATH`` environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``)
