@@ -245,7 +245,7 @@ def write_table(results: list[Calibrated], seeds: int) -> None:
         "time; allowing for the hidden sample alone (a binomial at the bar) still fails it 10%",
         "to 12% of the time, because its validation count was itself a sample. The",
         "validation and hidden splits are drawn as hard as each other (`grader/data.py`), so",
-        "that the bar means the same on both. `tests/test_thresholds.py` keeps the notebooks,"
+        "that the bar means the same on both. `tests/test_thresholds.py` keeps the notebooks,",
         "their instructions and this table in step. Regenerate with `make calibrate`",
         "(`bench/calibrate_thresholds.py --write`; `--saved` rewrites from the saved results).",
         "",
