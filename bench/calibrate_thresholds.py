@@ -90,8 +90,8 @@ class Calibrated:
 
     @property
     def threshold(self) -> float:
-        hidden = _bound(self.accuracies, len(data.hidden_split(self.entry.dataset)))
-        valid = _bound(self.valid_accuracies, len(data.load(self.entry.dataset).valid))
+        hidden = _bound(self.accuracies, self.hidden_n)
+        valid = _bound(self.valid_accuracies, self.valid_n)
         return math.floor(min(hidden, valid) * 100 + 1e-9) / 100
 
     @property
@@ -256,7 +256,7 @@ def write_table(results: list[Calibrated], seeds: int) -> None:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        n = len(data.hidden_split(r.entry.dataset))
+        n = r.hidden_n
         accs = ", ".join(f"{a:.3f}" for a in r.accuracies)
         valid = ", ".join(f"{a:.3f}" for a in r.valid_accuracies)
         lines.append(
