@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -206,3 +207,36 @@ def test_kernel_runs_as_its_own_user(course: Path) -> None:
     nb = nbformat.read(course / "autograded/who/demo/demo.ipynb", 4)
     text = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
     assert text.startswith("uid ") and text.split()[1] != "0"
+
+
+def test_an_assignment_of_several_notebooks_is_graded_as_one_submission(course: Path) -> None:
+    """Every notebook of an assignment is graded for each student (the course's ``frameworks``
+    has three): results.json names each test by its notebook, the totals add up over the
+    notebooks, and a wrong answer in one notebook costs only that notebook's tests."""
+    pair = course / "source" / "pair"
+    pair.mkdir()
+    for name in ("first", "second"):
+        shutil.copy(course / "source" / "demo" / "demo.ipynb", pair / f"{name}.ipynb")
+    shutil.copy(course / "source" / "demo" / "data.txt", pair / "data.txt")
+    run_nbgrader(course, "generate_assignment", "pair", "--force")
+    right = submit(course, "right")
+    wrong = submit(course, "wrong", {"answer_double": "def double(x):\n    return x + 1\n"})
+    notebooks = {"both_right": (right, right), "second_wrong": (right, wrong)}
+    for student, (first, second) in notebooks.items():
+        folder = course / "submitted" / student / "pair"
+        folder.mkdir(parents=True)
+        shutil.copy(first, folder / "first.ipynb")
+        shutil.copy(second, folder / "second.ipynb")
+    context = prepare(load_course(course), "pair", options(), labels=toy_labels)
+    import grader.engine.autograde as ag
+
+    results = {s: ag.grade_submission(context, s).to_json() for s in notebooks}
+    both = results["both_right"]
+    assert both["gradable"] and both["score"] == both["max_score"] == 2 * 7
+    assert {t["name"].split("/")[0] for t in both["tests"]} == {"first", "second"}
+    lost = {t["name"]: t["score"] for t in results["second_wrong"]["tests"] if t["score"] == 0}
+    # the three tests that call double(), 2 + 1 + 1 points, in the second notebook only
+    assert lost == {"second/test_double": 0, "second/test_plain": 0, "second/test_warning": 0}
+    assert results["second_wrong"]["score"] == 2 * 7 - 4
+    recorded = recorded_scores(load_course(course).db_url, "pair", "second_wrong")
+    assert recorded["first"]["test_double"] == 2.0 and recorded["second"]["test_double"] == 0

@@ -6,16 +6,19 @@ import, stray outputs, extra and moved cells) earns full marks, every mutant (a 
 mistake, `tests/mutants/<Notebook>.yaml`) loses exactly the points of the test it targets, and
 every other correct answer (`tests/alternatives/<Notebook>.yaml`, at least three per exercise,
 grouped in sets that each answer every exercise once) earns full marks under plain nbgrader
-and under the hardened engine (`grader autograde`).
+and under the hardened engine (`grader autograde`), which also gives the reference every point
+with no flag and the release none.
 
 Mutants share submissions: a group holds mutants of different tests in different answer cells
 (`variants.group_mutants`), so one run shows each mutant's loss beside the others'. Their
 effects add up; what a shared run cannot show is a mutant that also breaks a partner's target
-(that test is lost either way). A notebook's 11 to 19 mutants need 2 to 5 runs.
+(that test is lost either way). A notebook's 12 to 22 mutants need 3 to 6 runs.
 
 Each `tests/validity/test_<notebook>.py` imports these tests and names its notebook in
 `NOTEBOOK`; `conftest.py` parametrizes them. One file per notebook lets pytest-xdist's
-`--dist loadfile` grade each notebook once, on one worker.
+`--dist loadfile` grade each notebook once, on one worker. The Hebrew notebooks
+(`hebrew.py`) are graded by the engine alone: their suite proves the translation grades like
+the English, on the platform's own grader.
 """
 
 from __future__ import annotations
@@ -81,13 +84,18 @@ Scores = dict[str, tuple[float | None, float]]
 class Graded:
     """Scores of every variant of one notebook: student -> grade_id -> (score, max_score).
 
-    ``engine`` holds the hardened engine's scores of the alternative sets (same shape);
-    ``seconds`` how long nbgrader took for all ``students`` and the engine for the sets.
+    ``scores`` holds every variant's scores from the run that graded them all: plain nbgrader,
+    or the engine when the suite runs on the engine alone (``grader``). ``engine`` holds the
+    hardened engine's scores of what it graded (the reference, the release and the alternative
+    sets; every variant when it graded them all), ``flags`` the tampering it flagged by student;
+    ``seconds`` how long each grader took for its ``students``.
     """
 
     tests: list[str]
     scores: dict[str, Scores]
     engine: dict[str, Scores]
+    flags: dict[str, list[str]] = field(default_factory=dict)
+    grader: str = "nbgrader"
     students: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -121,11 +129,20 @@ def _tool_env() -> dict[str, str]:
     return env
 
 
-def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -> dict[str, Scores]:
+@dataclass(frozen=True)
+class EngineRun:
+    """What ``grader autograde`` gave each student for one notebook: scores and flags."""
+
+    scores: dict[str, Scores]
+    flags: dict[str, list[str]]
+
+
+def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -> EngineRun:
     """Grade ``students`` with ``grader autograde`` (a subprocess, as an instructor runs it) and
-    read their results.json: student -> grade_id -> (score, max_score) for notebook ``name``."""
+    read their results.json: student -> grade_id -> (score, max_score) for notebook ``name``,
+    and the flags raised. Every submission must be gradable: none of them is broken."""
     if not students:
-        return {}
+        return EngineRun({}, {})
     command = [str(Path(sys.executable).parent / "grader"), "autograde", assignment]
     command += ["--root", str(root), "--force", "--student", *students]
     done = subprocess.run(
@@ -138,25 +155,31 @@ def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -
         check=False,
     )
     assert done.returncode == 0, f"grader autograde failed:\n{done.stdout}\n{done.stderr}"
-    found: dict[str, Scores] = {}
+    scores: dict[str, Scores] = {}
+    flags: dict[str, list[str]] = {}
     for student in students:
         path = root / "autograded" / student / assignment / "results.json"
         document = json.loads(path.read_text(encoding="utf-8"))
         assert document["gradable"], f"{student}: not gradable: {document['reasons']}"
-        found[student] = {
+        scores[student] = {
             t["name"].split("/", 1)[1]: (t["score"], t["max_score"])
             for t in document["tests"]
             if t["name"].split("/", 1)[0] == name
         }
-    return found
+        flags[student] = list(document.get("flags", []))
+    return EngineRun(scores, flags)
 
 
 def grade_variants(
-    scratch: Path, assignment: str, name: str, with_alternatives: bool = True
+    scratch: Path, assignment: str, name: str, with_alternatives: bool = True, nbgrader: bool = True
 ) -> Graded:
     """The reference, the untouched release, a messy copy, every mutant and (optionally) every
-    alternative set of notebook ``name`` of ``assignment``, submitted in a scratch course and
-    graded in one plain ``nbgrader autograde`` run; the alternative sets then by the engine."""
+    alternative set of notebook ``name`` of ``assignment``, submitted in a scratch course.
+
+    With ``nbgrader`` (the English suite), one plain ``nbgrader autograde`` run grades them all,
+    then the engine grades the reference, the release and the alternative sets. Without it (the
+    Hebrew suite), the engine grades them all, in one ``grader autograde`` run.
+    """
     source = ROOT / "source" / assignment / f"{name}.ipynb"
     root = scratch / "course"
     (root / "source" / assignment).mkdir(parents=True)
@@ -179,22 +202,32 @@ def grade_variants(
         path = scratch / f"{student}.ipynb"
         nbformat.write(variant, path)
         course.submit(root, student, assignment, {name: path})
-    started = time.monotonic()
-    course.autograde(root, assignment)
-    seconds = {"nbgrader": time.monotonic() - started}
 
     tests = [nbgrader_meta(c)["grade_id"] for c in reference.cells if is_autograded_test(c)]
-    scores = {
-        student: {
-            s.grade_id: (s.score, s.max_score) for s in course.scores(root, assignment, student)
+    seconds: dict[str, float] = {}
+    scores: dict[str, Scores] = {}
+    if nbgrader:
+        started = time.monotonic()
+        course.autograde(root, assignment)
+        seconds["nbgrader"] = time.monotonic() - started
+        scores = {
+            student: {
+                s.grade_id: (s.score, s.max_score) for s in course.scores(root, assignment, student)
+            }
+            for student in variants
         }
-        for student in variants
-    }
+    by_engine = ["reference", "blank", *(a.student for a in alternatives)]
     started = time.monotonic()
-    engine = engine_scores(root, assignment, name, [a.student for a in alternatives])
+    engine = engine_scores(root, assignment, name, by_engine if nbgrader else list(variants))
     seconds["engine"] = time.monotonic() - started
     return Graded(
-        tests=tests, scores=scores, engine=engine, students=len(variants), seconds=seconds
+        tests=tests,
+        scores=scores if nbgrader else engine.scores,
+        engine=engine.scores,
+        flags=engine.flags,
+        grader="nbgrader" if nbgrader else "grader autograde",
+        students=len(variants),
+        seconds=seconds,
     )
 
 
@@ -224,6 +257,21 @@ def test_untouched_release_earns_nothing(graded: Graded, notebook: str) -> None:
     blank = graded.scores["blank"]
     earned = {t: blank[t] for t in graded.tests if blank[t][0]}
     assert not earned, f"the blank release of {notebook} earned points: {earned}"
+
+
+def test_reference_earns_every_point_in_engine(graded: Graded, notebook: str) -> None:
+    """The hardened engine judges every real test's evidence as intended: the reference earns
+    every autograded point and raises no tampering flag."""
+    lost = _lost(graded.engine["reference"], graded.tests)
+    assert not lost, f"grader autograde: the reference solution of {notebook} lost points: {lost}"
+    assert not graded.flags["reference"], f"the reference was flagged: {graded.flags['reference']}"
+
+
+def test_untouched_release_earns_nothing_in_engine(graded: Graded, notebook: str) -> None:
+    blank = graded.engine["blank"]
+    assert set(graded.tests) <= set(blank), f"the engine did not grade {notebook}'s release"
+    earned = {t: blank[t] for t in graded.tests if blank[t][0]}
+    assert not earned, f"grader autograde: the blank release of {notebook} earned points: {earned}"
 
 
 def test_messy_but_correct_copy_earns_full_marks(graded: Graded, notebook: str) -> None:
