@@ -14,13 +14,7 @@ from __future__ import annotations
 import os
 
 from grader.engine.task import thread_environment
+from tests.support import cores_per_worker
 
-
-def _threads_per_worker() -> int:
-    """The cores of this machine shared among the test run's workers (at least one)."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    return max(1, (os.cpu_count() or 1) // workers)
-
-
-for _name, _value in thread_environment(_threads_per_worker()).items():
+for _name, _value in thread_environment(cores_per_worker()).items():
     os.environ.setdefault(_name, _value)

@@ -35,6 +35,7 @@ import nbformat
 import pytest
 
 from grader import course
+from tests.support import cores_per_worker
 from tests.validity.variants import (
     AlternativeSet,
     Mutant,
@@ -145,6 +146,8 @@ def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -
         return EngineRun({}, {})
     command = [str(Path(sys.executable).parent / "grader"), "autograde", assignment]
     command += ["--root", str(root), "--force", "--student", *students]
+    # this test's share of the cores: a worker for each, one kernel thread on each
+    command += ["--workers", str(cores_per_worker()), "--threads", "1"]
     done = subprocess.run(
         command,
         capture_output=True,
