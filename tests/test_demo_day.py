@@ -29,6 +29,7 @@ from grader.demo.day import (
     run_day,
 )
 from grader.quiz.store import Store
+from tests.support import cores_per_worker
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASS = {"s01": "strong", "s06": "weak", "s08": "late", "s09": "unreadable"}
@@ -47,7 +48,15 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Day, FeedbackCheck, s
         [ASSIGNMENT],
         roster,
         out=out,
-        grade_options=("--timeout-cell", "600"),
+        # this test's share of the cores: a grading worker for each, one kernel thread on each
+        grade_options=(
+            "--timeout-cell",
+            "600",
+            "--workers",
+            str(cores_per_worker()),
+            "--threads",
+            "1",
+        ),
     )
     return ran, check, out.getvalue()
 

@@ -20,6 +20,7 @@ import pytest
 from grader.engine.autograde import autograde, load_course, prepare
 from grader.engine.kernel import Timeouts
 from grader.engine.sandbox import SandboxPolicy
+from grader.engine.task import GradingOptions
 from tests.support.engine import generate, options, shared_once, submit, toy_labels
 
 pytestmark = pytest.mark.xdist_group("engine-red-team")
@@ -126,29 +127,42 @@ for test, patches in ATTACKS.items():
         STUDENTS[f"attack_{test[5:]}_{number}"] = {cell: patch + source}
 
 
-def _grade(folder: Path, template: Path, warm: bool) -> None:
+def _prepare(folder: Path, template: Path) -> None:
+    """The fixture course with ``redteam`` generated, its reference run cached and every
+    student's submission written: what both kernel paths grade (each in a copy)."""
     root = folder / "course"
     shutil.copytree(template, root)
     generate(root, "redteam")
-    opts = options(
+    prepare(load_course(root), "redteam", _options(warm=False), labels=toy_labels)
+    for student, answers in STUDENTS.items():
+        submit(root, student, answers, assignment="redteam")
+
+
+def _options(warm: bool) -> GradingOptions:
+    return options(
         timeouts=Timeouts(cell=60, notebook=300),
         policy=SandboxPolicy(user="grader-sandbox-red"),
         warm=warm,
     )
-    prepare(load_course(root), "redteam", opts, labels=toy_labels)
-    for student, answers in STUDENTS.items():
-        submit(root, student, answers, assignment="redteam")
-    autograde(load_course(root), "redteam", opts, labels=toy_labels)
+
+
+def _grade(folder: Path, prepared: Path, warm: bool) -> None:
+    root = folder / "course"
+    shutil.copytree(prepared, root)
+    autograde(load_course(root), "redteam", _options(warm), labels=toy_labels)
 
 
 @pytest.fixture(scope="module", params=["forked", "cold"])
 def graded(request, tmp_path_factory: pytest.TempPathFactory, template_course: Path):
     """Every red-team student graded in one run per kernel path: (root, results by student)."""
     path = request.param
+    prepared = shared_once(
+        tmp_path_factory, "red-team-prepared", lambda f: _prepare(f, template_course)
+    )
     folder = shared_once(
         tmp_path_factory,
         f"red-team-{path}",
-        lambda f: _grade(f, template_course, warm=path == "forked"),
+        lambda f: _grade(f, prepared / "course", warm=path == "forked"),
     )
     root = folder / "course"
     results = {
