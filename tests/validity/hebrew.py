@@ -13,8 +13,8 @@ The Hebrew notebooks are graded by the engine alone, as the classroom grades Heb
 what this suite proves is that the translation grades like the English. That plain nbgrader and
 the engine agree is the English suite's to prove (its alternatives under both), and the code
 both languages run is the same (``grader.i18n.codecompare`` refuses a translation that changes
-it). The test cells still run in the Hebrew kernel, failing checks raise their Hebrew messages
-there, and a message that cannot be formatted would fail the reference.
+it). The test cells still run in the Hebrew kernel, and the mutants' failing checks raise
+their Hebrew messages there.
 """
 
 from __future__ import annotations
