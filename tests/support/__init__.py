@@ -7,6 +7,7 @@ module; the ``conftest.py`` files hold only fixtures.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 #: The repository's root folder.
@@ -16,7 +17,5 @@ ROOT = Path(__file__).resolve().parents[2]
 def cores_per_worker() -> int:
     """This machine's cores shared among the test run's pytest-xdist workers (at least one):
     what one test may use without slowing the others (kernel threads, grading workers)."""
-    import os
-
     workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     return max(1, (os.cpu_count() or 1) // workers)
