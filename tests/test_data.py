@@ -226,3 +226,16 @@ def test_configured_path_wins_then_clear_message_when_nothing(
     with pytest.raises(data.DataUnavailable, match="dataset-fashion-mnist"):
         data.load_mnist_like()
     assert not data.mnist_available()
+
+
+@pytest.mark.skipif(not data.mnist_available(), reason="needs 28x28 MNIST-format data")
+def test_mnist_splits_hold_the_scaled_images_of_their_rows() -> None:
+    """Only the kept images are scaled, after the split: the values are those of scaling all
+    70,000 first (float32 in [0, 1]), row for row."""
+    x, y, _ = data.load_mnist_like()
+    rows = data._stratified_split(x, y, (6000, 2000, 2000), data.SPLIT_SEED, balanced=False)
+    flat = x.reshape(len(x), -1)
+    loaded = data.load("mnist")
+    for part, split in zip(rows, (loaded.train, loaded.valid, data.hidden_split("mnist"))):
+        assert split.x.dtype == np.float32 and not split.x.flags.writeable
+        assert np.array_equal(split.x, flat[part]) and np.array_equal(split.y, y[part])
