@@ -236,6 +236,8 @@ def test_mnist_splits_hold_the_scaled_images_of_their_rows() -> None:
     rows = data._stratified_split(x, y, (6000, 2000, 2000), data.SPLIT_SEED, balanced=False)
     flat = x.reshape(len(x), -1)
     loaded = data.load("mnist")
-    for part, split in zip(rows, (loaded.train, loaded.valid, data.hidden_split("mnist"))):
+    for part, split in zip(
+        rows, (loaded.train, loaded.valid, data.hidden_split("mnist")), strict=True
+    ):
         assert split.x.dtype == np.float32 and not split.x.flags.writeable
         assert np.array_equal(split.x, flat[part]) and np.array_equal(split.y, y[part])
