@@ -33,3 +33,13 @@ def test_unexpected_errors_are_named_and_reported() -> None:
     line = describe(ZeroDivisionError("division by zero"))
     assert line.startswith("unexpected error: ZeroDivisionError: division by zero")
     assert "--debug" in line
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "two"])
+def test_a_classroom_needs_at_least_one_grading_worker(
+    count: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["hub", "--grading-workers", count])
+    assert refused.value.code == 2
+    assert f"expected a whole number of 1 or more, got {count!r}" in capsys.readouterr().err

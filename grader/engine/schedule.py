@@ -79,6 +79,7 @@ def dask_client(options: ClusterOptions) -> Iterator[object]:
                 yield client
             return
         workers = options.local_workers()
+        log.info("grading on a local Dask cluster of %d worker(s)", workers)
         with (
             LocalCluster(
                 n_workers=workers,

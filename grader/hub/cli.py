@@ -22,6 +22,17 @@ def _roster(args: argparse.Namespace) -> list[str]:
     raise SystemExit("grader hub: name the students (--students a,b,c) or use --demo")
 
 
+def _at_least_one(text: str) -> int:
+    """A count of one or more, for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}")
+    return value
+
+
 def run_hub(args: argparse.Namespace) -> int:
     """Set the classroom up, start the hub, wait for Ctrl-C or SIGTERM, stop everything."""
     from grader.hub.launch import running, set_up
@@ -38,6 +49,7 @@ def run_hub(args: argparse.Namespace) -> int:
         hub_port=args.hub_port or args.port + 81,
         proxy_api_port=args.proxy_api_port or args.port + 1,
         dask_scheduler=args.dask_scheduler or "",
+        grading_workers=args.grading_workers,
         **({"extra_config": str(Path(args.config).resolve())} if args.config else {}),
     )
     stopped = threading.Event()
@@ -101,6 +113,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     hub.add_argument("--config", help="a JupyterHub config file loaded last (authenticator, ...)")
     hub.add_argument(
         "--dask-scheduler", help="grade on this Dask cluster (default: a local one per assignment)"
+    )
+    hub.add_argument(
+        "--grading-workers",
+        type=_at_least_one,
+        default=0,
+        metavar="N",
+        help="workers of the local grading cluster, each with its own warm kernels (default: "
+        "one per core; fewer leave cores to the students' servers)",
     )
     hub.add_argument(
         "--demo",

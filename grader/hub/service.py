@@ -487,7 +487,8 @@ def main(argv: list[str] | None = None) -> int:
         policy.before_due,
         policy.per_hour,
     )
-    cluster = ClusterOptions(workers=args.workers, scheduler=settings.dask_scheduler or None)
+    workers = args.workers or settings.grading_workers or None  # None: one per core
+    cluster = ClusterOptions(workers=workers, scheduler=settings.dask_scheduler or None)
     service = GradingService(settings, course, policy, GradingOptions(), cluster)
     from grader.engine.cli import stop_on_termination
 

@@ -38,6 +38,7 @@ class HubSettings:
     proxy: str = ""  # configurable-http-proxy
     extra_config: str = ""  # a JupyterHub config file loaded last (another authenticator, ...)
     dask_scheduler: str = ""  # grade on this Dask cluster (tcp://host:8786); "": a local one
+    grading_workers: int = 0  # the local cluster's workers (each with a zygote); 0: one per core
 
     @property
     def path(self) -> Path:

@@ -240,6 +240,9 @@ def test_a_killed_service_grades_what_is_missing(hub: Classroom) -> None:
     assert left == [], "the killed service's workers and zygote are ended"
     log = hub.settings.service_log.read_text()
     assert "are graded again" in log
+    # the cluster has the size the classroom was given (grader hub --grading-workers)
+    assert hub.settings.grading_workers >= 1
+    assert f"local Dask cluster of {hub.settings.grading_workers} worker(s)" in log
     with _gradebook(hub) as gradebook:
         submission = gradebook.find_submission(ASSIGNMENT, "hub-hal")
         assert submission.score == 9

@@ -22,6 +22,7 @@ import nbformat
 from grader.course import make_course_copy
 from grader.hub.ledger import Entry, read_ledger
 from grader.hub.settings import HubSettings, read_settings
+from tests.support import cores_per_worker
 from tests.support.engine import solved
 from tests.support.net import free_port
 
@@ -108,6 +109,7 @@ def classroom(
         "--instructor", instructor, "--students", ",".join(students),
         "--assignment", ASSIGNMENT, "--port", str(port),
         "--hub-port", str(free_port()), "--proxy-api-port", str(free_port()),
+        "--grading-workers", str(cores_per_worker()),  # this test's share of the cores
     ]  # fmt: skip
     with output.open("wb") as sink:
         process = subprocess.Popen(
