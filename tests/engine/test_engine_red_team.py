@@ -1,7 +1,9 @@
 """The red team: for each check, a wrong answer plus patches that fool the kernel side.
 
-Each check of ``grader.checks`` has an exercise in the ``redteam`` assignment of the engine's
-fixture course. Every attacker answers one exercise wrongly and, from the student's own cell,
+Each check of ``grader.checks`` has an exercise in the engine's fixture course: in the
+``redteam`` assignment, or ``redteam-keras`` for the TensorFlow and Keras checks (apart, so that
+the other attackers' cold kernels need not import TensorFlow). Every attacker answers one
+exercise wrongly and, from the student's own cell,
 replaces the library functions (NumPy, PyTorch, Python builtins, the checks' own helpers)
 that the check's kernel side calls, so that the in-kernel assertion passes: plain nbgrader
 would give the points. The engine must give that test exactly what the same wrong answer earns
@@ -117,25 +119,46 @@ ATTACKS: dict[str, list[str]] = {
     "test_net": ["np.allclose = lambda *a, **k: True\n"],
 }
 
-STUDENTS: dict[str, dict[str, str]] = {
-    "a_good": {},
-    "all_wrong": {cell: source for cell, source in WRONG.values()},
+#: The red team's assignments; the exercises on TensorFlow or Keras are in the second.
+ASSIGNMENTS = ("redteam", "redteam-keras")
+KERAS_TESTS = {"test_tf", "test_net"}
+
+
+def assignment_of(test: str) -> str:
+    """The assignment that holds the exercise of ``test``."""
+    return ASSIGNMENTS[1] if test in KERAS_TESTS else ASSIGNMENTS[0]
+
+
+def exercises_of(assignment: str) -> list[str]:
+    """The exercises (their tests' grade ids) of one red-team assignment."""
+    return [test for test in WRONG if assignment_of(test) == assignment]
+
+
+#: Assignment -> student -> answers (grade id -> source). The honest student and the one with
+#: every answer wrong hand in both assignments; each attacker the one of its exercise.
+STUDENTS: dict[str, dict[str, dict[str, str]]] = {
+    assignment: {
+        "a_good": {},
+        "all_wrong": dict(WRONG[test] for test in exercises_of(assignment)),
+    }
+    for assignment in ASSIGNMENTS
 }
 for test, patches in ATTACKS.items():
     for number, patch in enumerate(patches):
         cell, source = WRONG[test]
-        STUDENTS[f"attack_{test[5:]}_{number}"] = {cell: patch + source}
+        STUDENTS[assignment_of(test)][f"attack_{test[5:]}_{number}"] = {cell: patch + source}
 
 
 def _prepare(folder: Path, template: Path) -> None:
-    """The fixture course with ``redteam`` generated, its reference run cached and every
-    student's submission written: what both kernel paths grade (each in a copy)."""
+    """The fixture course with the red-team assignments generated, their reference runs cached
+    and every student's submissions written: what both kernel paths grade (each in a copy)."""
     root = folder / "course"
     shutil.copytree(template, root)
-    generate(root, "redteam")
-    prepare(load_course(root), "redteam", _options(warm=False), labels=toy_labels)
-    for student, answers in STUDENTS.items():
-        submit(root, student, answers, assignment="redteam")
+    for assignment in ASSIGNMENTS:
+        generate(root, assignment)
+        prepare(load_course(root), assignment, _options(warm=False), labels=toy_labels)
+        for student, answers in STUDENTS[assignment].items():
+            submit(root, student, answers, assignment=assignment)
 
 
 def _options(warm: bool) -> GradingOptions:
@@ -149,12 +172,14 @@ def _options(warm: bool) -> GradingOptions:
 def _grade(folder: Path, prepared: Path, warm: bool) -> None:
     root = folder / "course"
     shutil.copytree(prepared, root)
-    autograde(load_course(root), "redteam", _options(warm), labels=toy_labels)
+    for assignment in ASSIGNMENTS:
+        autograde(load_course(root), assignment, _options(warm), labels=toy_labels)
 
 
 @pytest.fixture(scope="module", params=["forked", "cold"])
 def graded(request, tmp_path_factory: pytest.TempPathFactory, template_course: Path):
-    """Every red-team student graded in one run per kernel path: (root, results by student)."""
+    """Every red-team student graded in one run per kernel path and assignment: (root,
+    results by assignment and student)."""
     path = request.param
     prepared = shared_once(
         tmp_path_factory, "red-team-prepared", lambda f: _prepare(f, template_course)
@@ -166,8 +191,11 @@ def graded(request, tmp_path_factory: pytest.TempPathFactory, template_course: P
     )
     root = folder / "course"
     results = {
-        p.parts[-3]: json.loads(p.read_text())
-        for p in (root / "autograded").glob("*/redteam/results.json")
+        assignment: {
+            p.parts[-3]: json.loads(p.read_text())
+            for p in (root / "autograded").glob(f"*/{assignment}/results.json")
+        }
+        for assignment in ASSIGNMENTS
     }
     return root, results
 
@@ -178,19 +206,26 @@ def _scores(document: dict) -> dict[str, float]:
 
 def _kernel_error(root: Path, student: str, test: str) -> bool:
     """Whether the test cell raised in the student's kernel (the in-kernel assertion)."""
-    notebook = nbformat.read(root / "autograded" / student / "redteam" / "redteam.ipynb", 4)
+    assignment = assignment_of(test)
+    notebook = nbformat.read(
+        root / "autograded" / student / assignment / f"{assignment}.ipynb", as_version=4
+    )
     (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == test]
     return any(o.get("output_type") == "error" for o in cell.get("outputs", []))
 
 
 def test_the_reference_answers_earn_every_point(graded) -> None:
     _, results = graded
-    assert _scores(results["a_good"]) == {test: 1.0 for test in WRONG}
+    for assignment in ASSIGNMENTS:
+        expected = {test: 1.0 for test in exercises_of(assignment)}
+        assert _scores(results[assignment]["a_good"]) == expected, assignment
 
 
 def test_each_wrong_answer_loses_its_test(graded) -> None:
     _, results = graded
-    assert _scores(results["all_wrong"]) == {test: 0.0 for test in WRONG}
+    for assignment in ASSIGNMENTS:
+        expected = {test: 0.0 for test in exercises_of(assignment)}
+        assert _scores(results[assignment]["all_wrong"]) == expected, assignment
 
 
 ATTACKERS = [
@@ -205,9 +240,10 @@ def test_patching_the_checks_kernel_side_earns_what_the_wrong_answer_earns(
     graded, test: str, student: str
 ) -> None:
     root, results = graded
-    document = results[student]
+    document = results[assignment_of(test)][student]
     assert document["gradable"], document["reasons"]
     # the attack works where plain nbgrader looks: no error in the kernel ...
     assert not _kernel_error(root, student, test), f"{student} did not fool the kernel"
     # ... and earns the engine exactly what the unpatched wrong answer earns
-    assert _scores(document)[test] == _scores(results["all_wrong"])[test] == 0.0
+    wrong = results[assignment_of(test)]["all_wrong"]
+    assert _scores(document)[test] == _scores(wrong)[test] == 0.0

@@ -449,8 +449,16 @@ def test_stopping_the_hub_leaves_nothing_running(hub: Classroom) -> None:
     assert marked(SETTINGS_ENV, str(hub.settings.path)) == []
     assert marked(SERVICE_ENV, str(hub.settings.path)) == []
     users = {pwd.getpwnam(u).pw_uid for u in [INSTRUCTOR, *STUDENTS]}
-    owned = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) in users]
-    assert owned == []
+    # a process that has just exited stays in /proc until its parent (or init, for an orphan)
+    # collects it: give the users' last processes a few seconds to be gone
+    deadline = time.monotonic() + 10
+    while (owned := _owned_by(users)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert owned == [], f"left behind: {[_describe(p) for p in owned]}"
+
+
+def _owned_by(users: set[int]) -> list[Path]:
+    return [p for p in Path("/proc").iterdir() if p.name.isdigit() and _uid(p) in users]
 
 
 def _uid(proc: Path) -> int | None:
@@ -458,3 +466,13 @@ def _uid(proc: Path) -> int | None:
         return proc.stat().st_uid
     except OSError:
         return None
+
+
+def _describe(proc: Path) -> str:
+    """A process as ``pid (state, parent): command line``, for a failure message."""
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return f"{proc.name} (gone)"
+    return f"{proc.name} ({state[0]}, parent {state[1]}): {command.strip()[:200]}"
