@@ -20,6 +20,12 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 c.Execute.timeout = 120
 c.Execute.startup_timeout = 120
 
+# When the last cell has run, the kernel's process group is killed instead of asked to exit:
+# every output is already collected, and an orderly exit with PyTorch or TensorFlow loaded
+# costs 1 to 2 s of CPU per notebook (docs/performance.md) in every autograde and Validate.
+# It also ends whatever the student's code left running in the kernel's process group.
+c.Execute.shutdown_kernel = "immediate"
+
 # A warning or a log line on stderr is not a failure: failures raise. Drop every stderr
 # stream before scoring so that a correct answer that warns keeps its points. The pattern
 # matches every text, a lone newline included: the kernel may send `print(..., file=sys.stderr)`

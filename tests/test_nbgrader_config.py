@@ -60,3 +60,10 @@ def test_an_error_still_costs_the_points() -> None:
         "error", ename="AssertionError", evalue="wrong", traceback=["AssertionError: wrong"]
     )
     assert _score([stderr("\n"), error]) == 0
+
+
+def test_kernels_are_ended_at_once_after_the_last_cell() -> None:
+    """nbgrader's Execute (autograde, Validate) kills the kernel when it is done with it."""
+    from nbgrader.preprocessors import Execute
+
+    assert Execute(config=_course_config()).shutdown_kernel == "immediate"
