@@ -168,8 +168,10 @@ STUDENTS = {
         "try:\n    bomb()\nexcept MemoryError:\n    print('memory limit hit')\n"
         "def labels(x):\n    return np.asarray(x, dtype=int) % 3\n"
     },
-    "infinite": {"answer_devices": "while True:\n    pass\n"},
-    "stubborn": {
+    # the two who hold their kernel for a whole cell budget are named to be graded early
+    # (students are graded in name order): the others are graded beside them, not after them
+    "busy_loop": {"answer_devices": "while True:\n    pass\n"},
+    "busy_stubborn": {
         "answer_devices": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
         "while True:\n    pass\n"
     },
@@ -406,12 +408,12 @@ def test_memory_bomb_is_contained(graded) -> None:
 
 
 def test_infinite_loop_times_out_and_grading_goes_on(graded) -> None:
-    document = graded[1]["infinite"]
+    document = graded[1]["busy_loop"]
     assert document["score"] == FULL - 1  # only the device test depends on the looping cell
     assert any("timed out after 15 s in cell answer_devices" in r for r in document["reasons"])
 
 
 def test_kernel_that_ignores_interrupts_is_killed(graded) -> None:
-    document = graded[1]["stubborn"]
+    document = graded[1]["busy_stubborn"]
     assert document["score"] == 0
     assert any("did not stop when interrupted" in t["output"] for t in document["tests"])
