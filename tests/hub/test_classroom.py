@@ -322,9 +322,16 @@ def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: obj
     page.keyboard.insert_text(answer_of("digits-single"))
     page.keyboard.press("Control+S")
     steps.shot("typed")
-    deadline = time.monotonic() + 60  # the save reaches the disk a moment later
+    # the save reaches the disk a moment later, written in place: a read in the middle of it
+    # finds the file empty or cut short, and the next read the whole notebook
+    deadline = time.monotonic() + 60
+    typed: list[str] = []
     while time.monotonic() < deadline:
-        saved = nbformat.read(notebook, 4)
+        try:
+            saved = nbformat.read(notebook, 4)
+        except nbformat.reader.NotJSONError:
+            time.sleep(0.2)
+            continue
         typed = [c.source for c in saved.cells if "def digits_single_layer" in c.source]
         if typed and "raise NotImplementedError" not in typed[0]:
             break
