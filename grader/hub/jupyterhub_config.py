@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from grader.hub.settings import SETTINGS_ENV, read_settings
+from grader.hub.supervise import poll_services_every
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
@@ -40,7 +41,7 @@ c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
-c.Spawner.poll_interval = 5  # a grading service that died is started again within seconds
+c.Spawner.poll_interval = 5  # a user's server that stopped is noticed within seconds
 
 
 def _environment(spawner):
@@ -60,7 +61,9 @@ def _environment(spawner):
 c.Spawner.pre_spawn_hook = _environment
 
 # The grading service: started, and started again if it dies, by the hub; runs as the hub's
-# user (root: it reads private submissions and runs the engine's sandbox).
+# user (root: it reads private submissions and runs the engine's sandbox). The hub checks on
+# it every 5 s, so that a service that died is started again within seconds.
+poll_services_every(5)
 c.JupyterHub.services = [
     {
         "name": "grading",
