@@ -137,15 +137,14 @@ def run_tasks(
     try:
         for future in as_completed([f for _, f in futures.values()]):
             student = futures[future.key][0]
-            if future.status != "finished":
-                # An error, a cancellation, or a result lost with its worker: Dask computes a
-                # lost one again on another worker, and result() waits for that.
-                try:
-                    future.result()
-                except Exception:  # the task's error, or Dask's cancellation error
-                    yield _failure(student, future)
-                    continue
-            yield future.result()
+            # A future not finished here holds an error, a cancellation, or a result lost with
+            # its worker: Dask computes a lost one again on another worker, result() waits.
+            try:
+                graded = future.result()
+            except Exception:  # the task's error, or Dask's cancellation error
+                yield _failure(student, future)
+                continue
+            yield graded
     finally:
         client.cancel([f for _, f in futures.values()], force=True)  # type: ignore[attr-defined]
 
