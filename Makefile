@@ -26,7 +26,7 @@ demo: install
 ## PYTEST_ARGS adds pytest options, e.g. PYTEST_ARGS="--durations=30".
 PYTEST_ARGS ?=
 test: install lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q $(PYTEST_ARGS)
 
 ## The quick loop while editing a notebook (about 3 minutes): lint, types, the unit tests and
 ## one notebook's validity suite, tests/validity/test_<NOTEBOOK>.py: intro_pytorch (default,
@@ -34,9 +34,10 @@ test: install lint
 NOTEBOOK ?= intro_pytorch
 UNIT_TESTS := tests/test_evidence.py tests/engine/test_engine_units.py \
 	tests/validity/test_alternatives_rules.py tests/test_glossary.py tests/test_bidi.py \
-	tests/quiz/test_quiz_bank.py tests/quiz/test_quiz_scoring.py tests/quiz/test_quiz_bidi.py
+	tests/quiz/test_quiz_bank.py tests/quiz/test_quiz_scoring.py tests/quiz/test_quiz_bidi.py \
+	tests/test_schedule.py
 check: install lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(UNIT_TESTS) \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q $(UNIT_TESTS) \
 		tests/validity/test_$(NOTEBOOK).py $(PYTEST_ARGS)
 
 lint: install

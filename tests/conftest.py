@@ -1,4 +1,5 @@
-"""Settings for the whole test run: each worker's kernels get its share of the cores.
+"""Settings for the whole test run: each worker's kernels get its share of the cores, and the
+modules are handed to the workers longest first.
 
 ``make test`` runs the suite on pytest-xdist workers (two on two cores), and every worker starts
 kernels that train small networks. Left to their defaults, PyTorch's and TensorFlow's thread
@@ -7,14 +8,52 @@ notebooks run at once took 42 s each instead of 8. Every kernel, nbgrader's and 
 inherits this process's environment, so each is held to its worker's share of the cores, by
 the rule the engine applies to its own concurrent kernels
 (:func:`grader.engine.task.thread_environment`). A variable already set is left alone.
+
+The order of the modules (:mod:`tests.support.schedule`) comes from ``tests/module_seconds.json``;
+``--write-module-seconds PATH`` measures a run's own.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 from grader.engine.task import thread_environment
 from tests.support import cores_per_worker
+from tests.support.schedule import (
+    longest_first,
+    module_seconds,
+    read_module_seconds,
+    write_module_seconds,
+)
 
 for _name, _value in thread_environment(cores_per_worker()).items():
     os.environ.setdefault(_name, _value)
+
+#: (node id, seconds) of every setup, call and teardown reported in this process.
+_DURATIONS: list[tuple[str, float]] = []
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--write-module-seconds",
+        metavar="PATH",
+        help="at the end of the run, write each test module's seconds to PATH "
+        "(tests/module_seconds.json orders the modules of the next runs)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    items[:] = longest_first(items, read_module_seconds())
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _DURATIONS.append((report.nodeid, report.duration))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("--write-module-seconds")
+    if path and not hasattr(session.config, "workerinput"):  # the controller has every report
+        write_module_seconds(Path(path), module_seconds(_DURATIONS))
