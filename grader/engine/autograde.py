@@ -2,7 +2,9 @@
 
 1. :func:`prepare` (the client): probe the sandbox and refuse to start when it cannot be applied
    (unless ``--no-sandbox``), load the gradebook's master cells and the reference run of each
-   source notebook (cached by content), and pack them into an :class:`AssignmentPlan`;
+   source notebook (cached by content), and pack them into an :class:`AssignmentPlan`; a
+   :class:`GradingSession` runs the references not cached yet in kernels forked from its zygote
+   (:func:`complete_references`);
 2. per student under ``submitted/<student>/<assignment>/``: skip the submission if its
    ``results.json`` records the same fingerprint (its files + the references + the engine), so
    that a rerun after a crash grades only what is missing; otherwise read its files;
@@ -37,7 +39,7 @@ from grader.engine import gradebook as gb
 from grader.engine import judge
 from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
-from grader.engine.reference import Reference, load_or_run
+from grader.engine.reference import Reference, cached_or_pending, load_or_run, run_reference
 from grader.engine.results import (
     RESULTS_NAME,
     SubmissionResults,
@@ -103,9 +105,14 @@ def prepare(
     assignment: str,
     options: GradingOptions,
     labels: judge.LabelSource | None = None,
+    run_references: bool = True,
 ) -> GradingContext:
     """Check the sandbox, load the gradebook's master cells and the references (run once per
     content, cached under ``autograded/.reference``) into a plan for the workers.
+
+    With ``run_references`` false, a reference not cached yet is left pending, for a
+    :class:`GradingSession` to run in a kernel forked from its zygote (the libraries imported
+    once for the reference and the students, not once more).
 
     Raises :class:`grader.engine.sandbox.SandboxError` when the sandbox is asked for and cannot
     be applied on this machine: grading fails closed.
@@ -130,15 +137,13 @@ def prepare(
     references: dict[str, Reference] = {}
     for name in notebooks:
         source = course.source_dir(assignment) / f"{name}.ipynb"
-        if source.is_file():
+        cache = course.reference_cache(assignment)
+        if source.is_file() and run_references:
             references[name] = load_or_run(
-                source,
-                source_files,
-                course.reference_cache(assignment),
-                sandbox,
-                options.timeouts,
-                prefixes,
+                source, source_files, cache, sandbox, options.timeouts, prefixes
             )
+        elif source.is_file():
+            references[name] = cached_or_pending(source, source_files, cache)
         else:
             log.warning("no source notebook %s: its tests get nbgrader's rule only", source)
             references[name] = Reference(name, "none")
@@ -163,6 +168,34 @@ def prepare(
         preload=preload,
     )
     return GradingContext(course, plan)
+
+
+def complete_references(
+    context: GradingContext, env: Mapping[str, str] | None = None, zygote: str | None = None
+) -> GradingContext:
+    """The context with every pending reference run (in a kernel forked from ``zygote`` when
+    there is one, else from scratch) and cached; the same context when none is pending."""
+    plan, course = context.plan, context.course
+    pending_names = [name for name, ref in plan.references.items() if ref.pending]
+    if not pending_names:
+        return context
+    policy = plan.options.policy
+    sandbox = Sandbox(policy, probe(policy))
+    source_dir = course.source_dir(plan.assignment)
+    source_files = submission_files(source_dir, skip_notebooks=True)
+    references = dict(plan.references)
+    for name in pending_names:
+        references[name] = run_reference(
+            source_dir / f"{name}.ipynb",
+            source_files,
+            course.reference_cache(plan.assignment),
+            sandbox,
+            plan.options.timeouts,
+            trusted_prefixes(),
+            env,
+            zygote,
+        )
+    return dataclasses.replace(context, plan=dataclasses.replace(plan, references=references))
 
 
 @dataclass(frozen=True)
@@ -245,6 +278,7 @@ def grade_submission(context: GradingContext, student: str) -> SubmissionResults
     if item is None:
         log.info("%s: already graded, skipping", student)
         return None
+    context = complete_references(context)
     if item.unreadable:
         graded = unreadable(context.plan, student, item.unreadable)
     else:
@@ -256,7 +290,8 @@ def grade_submission(context: GradingContext, student: str) -> SubmissionResults
 class GradingSession:
     """One assignment kept ready to grade: the zygote (and the local Dask cluster) start once
     and stay warm between batches, so that a service grading submissions as they arrive pays
-    the libraries' imports once. A context manager; :func:`autograde` is one batch of it."""
+    the libraries' imports once; the references not cached yet run as it starts, in kernels
+    forked from that zygote. A context manager; :func:`autograde` is one batch of it."""
 
     def __init__(self, context: GradingContext, cluster: ClusterOptions | None = None) -> None:
         self.context = context
@@ -290,6 +325,10 @@ class GradingSession:
                         PLUGIN_NAME,
                     )
                 self._client = client
+            # the references not cached yet run now, forked from the zygote like the students
+            env = thread_environment(plan.options.threads_per_kernel)
+            self.context = complete_references(self.context, env, self._socket())
+            plan = dataclasses.replace(plan, references=self.context.plan.references)
         except BaseException:
             self._stack.close()
             raise
@@ -407,7 +446,7 @@ def autograde(
     One submission's failure never stops the others: it is recorded and logged, and the
     returned :class:`Progress` says which submissions need attention.
     """
-    context = prepare(course, assignment, options, labels=labels)
+    context = prepare(course, assignment, options, labels=labels, run_references=False)
     with GradingSession(context, cluster) as session:
         return session.grade(students, progress, on_result)
 

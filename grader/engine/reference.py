@@ -4,6 +4,11 @@ Its evidence, per grade cell, is what student evidence is judged against. It is 
 ``autograded/.reference/<assignment>/<notebook>.json`` by a content hash of everything that can
 change it (the source notebook, the assignment's other source files, the kernel-side ``grader``
 modules and the engine's evidence handling), so it runs once per assignment version.
+
+A grading session runs it in a kernel forked from its zygote, like the students' (the
+libraries are imported once, not once more for the reference); without a zygote it runs in a
+kernel started from scratch. A reference not run yet is ``pending``: it has its cache key (a
+submission's fingerprint needs only that) and nothing to judge against.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Reference:
     key: str
     cells: Mapping[str, ReferenceCell] = field(default_factory=dict)
     seconds: float = 0.0
+    pending: bool = False  # not run yet: its key only (see :func:`cached_or_pending`)
 
     def evidence_for(self, grade_id: str) -> list[Evidence]:
         """The reference evidence of one grade cell (empty when it emitted none)."""
@@ -129,15 +135,10 @@ def _from_document(document: Mapping[str, Any]) -> Reference:
     return Reference(document["notebook"], document["key"], cells, document.get("seconds", 0.0))
 
 
-def load_or_run(
-    source_notebook: Path,
-    extra_files: Mapping[str, Path],
-    cache_dir: Path,
-    sandbox: Sandbox,
-    timeouts: Timeouts,
-    trusted_prefixes: Sequence[str],
+def cached_or_pending(
+    source_notebook: Path, extra_files: Mapping[str, Path], cache_dir: Path
 ) -> Reference:
-    """The cached reference for this content, or a fresh run of the source notebook."""
+    """The cached reference for this content, or a pending one (its key, not run yet)."""
     name = source_notebook.stem
     key = cache_key(source_notebook, extra_files)
     cache_file = cache_dir / f"{name}.json"
@@ -147,12 +148,33 @@ def load_or_run(
             return _from_document(cached)
         except (KeyError, TypeError):
             log.warning("reference cache %s is damaged; running the reference again", cache_file)
+    return Reference(name, key, pending=True)
+
+
+def run_reference(
+    source_notebook: Path,
+    extra_files: Mapping[str, Path],
+    cache_dir: Path,
+    sandbox: Sandbox,
+    timeouts: Timeouts,
+    trusted_prefixes: Sequence[str],
+    env: Mapping[str, str] | None = None,
+    zygote: str | None = None,
+) -> Reference:
+    """Run the source notebook (in a kernel forked from ``zygote`` when there is one, with the
+    kernels' environment ``env``), cache its reference and return it."""
+    name = source_notebook.stem
+    key = cache_key(source_notebook, extra_files)
     nb = nbformat.read(source_notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    log.info("running the reference solution %s", source_notebook.name)
-    with sandbox.run(extra_files) as prepared:
+    log.info(
+        "running the reference solution %s in a kernel %s",
+        source_notebook.name,
+        "forked from the zygote" if zygote else "started from scratch",
+    )
+    with sandbox.run(extra_files, env, zygote) as prepared:
         run = execute_notebook(nb, prepared, timeouts, trusted_prefixes)
     if run.kernel_problem and not any(c.status == "ok" for c in run.cells.values()):
         raise ReferenceFailure(f"reference {source_notebook.name}: {run.kernel_problem}")
@@ -165,5 +187,23 @@ def load_or_run(
                 name,
                 cell.message or cell.status,
             )
-    write_json_atomic(cache_file, _to_document(reference))
+    write_json_atomic(cache_dir / f"{name}.json", _to_document(reference))
     return reference
+
+
+def load_or_run(
+    source_notebook: Path,
+    extra_files: Mapping[str, Path],
+    cache_dir: Path,
+    sandbox: Sandbox,
+    timeouts: Timeouts,
+    trusted_prefixes: Sequence[str],
+) -> Reference:
+    """The cached reference for this content, or a fresh run of the source notebook in a
+    kernel started from scratch."""
+    reference = cached_or_pending(source_notebook, extra_files, cache_dir)
+    if not reference.pending:
+        return reference
+    return run_reference(
+        source_notebook, extra_files, cache_dir, sandbox, timeouts, trusted_prefixes
+    )

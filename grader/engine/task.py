@@ -227,6 +227,8 @@ def grade_notebook(
 ) -> GradedNotebook:
     """Validate, run and judge one notebook of a submission staged in ``folder``."""
     master = plan.masters[name]
+    if plan.references[name].pending:  # a session runs them before it grades anything
+        raise RuntimeError(f"the reference run of {name} has not been made")
     path = folder / f"{name}.ipynb"
     if not path.is_file():
         return _missing(name, master)

@@ -197,12 +197,12 @@ class GradingService:
         """The assignment's warm grading session (prepared and started at its first use)."""
         if assignment not in self._sessions:
             log.info("%s: preparing (references, zygote, cluster)", assignment)
-            context = prepare(self.course, assignment, self.options)
-            cache = self.course.reference_cache(assignment)
-            give_to(self.settings.instructor, [cache], within=self.course.root)
+            context = prepare(self.course, assignment, self.options, run_references=False)
             self._sessions[assignment] = self._stack.enter_context(
                 GradingSession(context, self.cluster)
             )
+            cache = self.course.reference_cache(assignment)  # written as the session started
+            give_to(self.settings.instructor, [cache], within=self.course.root)
         return self._sessions[assignment]
 
     def grade(self, ledger: Ledger, assignment: str, entries: list[Entry]) -> None:

@@ -21,7 +21,7 @@ from nbgrader.api import Gradebook
 
 from grader.course import run_nbgrader
 from grader.engine import cli as engine_cli
-from grader.engine.autograde import load_course, prepare
+from grader.engine.autograde import GradingSession, load_course, prepare
 from grader.engine.feedback import write_feedback
 from grader.engine.gradebook import recorded_scores
 from grader.engine.sandbox import SandboxPolicy
@@ -240,3 +240,36 @@ def test_an_assignment_of_several_notebooks_is_graded_as_one_submission(course: 
     assert results["second_wrong"]["score"] == 2 * 7 - 4
     recorded = recorded_scores(load_course(course).db_url, "pair", "second_wrong")
     assert recorded["first"]["test_double"] == 2.0 and recorded["second"]["test_double"] == 0
+
+
+def test_a_session_runs_a_missing_reference_forked_and_it_matches_a_cold_run(
+    course: Path, caplog
+) -> None:
+    """Grading runs a reference not cached yet in a kernel forked from its zygote (the
+    libraries imported once), and that run yields what a kernel started from scratch did."""
+    cache = load_course(course).reference_cache("demo")
+    cold = json.loads((cache / "demo.json").read_text())  # the template's run, from scratch
+    shutil.rmtree(cache)
+    context = prepare(
+        load_course(course), "demo", options(), labels=toy_labels, run_references=False
+    )
+    assert context.plan.references["demo"].pending
+    assert context.plan.references["demo"].key == cold["key"]
+    with caplog.at_level(logging.INFO), GradingSession(context) as session:
+        forked = session.context.plan.references["demo"]
+        assert session.ready()
+    assert not forked.pending
+    assert "running the reference solution demo.ipynb in a kernel forked from the zygote" in [
+        r.getMessage() for r in caplog.records
+    ]
+    assert {name: cell.status for name, cell in forked.cells.items()} == {
+        name: cell["status"] for name, cell in cold["cells"].items()
+    }
+    assert {name: list(cell.payloads) for name, cell in forked.cells.items()} == {
+        name: cell["payloads"] for name, cell in cold["cells"].items()
+    }
+    assert json.loads((cache / "demo.json").read_text())["cells"] == cold["cells"]
+    submit(course, "good")
+    with GradingSession(context) as session:  # the second session finds it cached
+        assert session.grade(["good"]).rows["good"].state == "graded"
+    assert json.loads((course / "autograded/good/demo/results.json").read_text())["score"] == 7

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -335,6 +336,10 @@ def test_bundled_dataset_files_are_found_for_masking() -> None:
 
 
 def test_a_dataset_this_machine_lacks_is_left_out(tmp_path, monkeypatch) -> None:
+    # a fresh cache of computed splits: an earlier test in this process may have loaded mnist
+    monkeypatch.setattr(
+        data, "_computed_splits", functools.cache(data._computed_splits.__wrapped__)
+    )
     monkeypatch.setenv("GRADER_MNIST_PATH", str(tmp_path / "missing"))
     monkeypatch.setattr(data, "KERAS_MNIST", tmp_path / "no-keras.npz")
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian")
