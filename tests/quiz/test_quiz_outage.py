@@ -4,10 +4,16 @@ itself. The test stops and starts a real server of its own."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +22,7 @@ from grader.quiz import tokens
 from grader.quiz.app import create_app
 from grader.quiz.config import Settings
 from grader.quiz.store import Store
+from tests.support import ROOT
 from tests.support.pgserver import PostgresServer, PostgresUnavailable, temporary_server
 from tests.support.quiz import INSTRUCTOR, SECRET, correct_answers
 from tests.support.serving import running
@@ -119,3 +126,73 @@ def test_database_down_then_back_gives_503_and_stores_each_attempt_once(own_pg, 
         assert {a.request_key for a in stored if a.student.startswith("load")} == {
             f"key-load-{i:04d}" for i in range(30)
         }
+
+
+def _state(pid: int) -> str | None:
+    """A process's state letter, None once it is gone (a zombie, 'Z', has ended too)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state = text.rsplit(")", 1)[1].split()[0]
+    return None if state in ("Z", "X") else state
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_killed_test_process_takes_its_server_with_it() -> None:
+    """No PostgreSQL outlives the test run that started it, even one killed by a signal."""
+    script = (
+        "import time\nfrom tests.support.pgserver import temporary_server\n"
+        "with temporary_server() as server:\n"
+        "    print(server.process.pid, server.data_dir.parents[1], flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    starter = subprocess.Popen(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    processes: list[int] = []
+    folder = ""
+    try:
+        assert starter.stdout is not None
+        line = starter.stdout.readline()
+        if not line.strip():
+            pytest.skip("PostgreSQL could not start here")
+        pid, folder = line.split()
+        server = int(pid)
+        deadline = time.monotonic() + 10
+        while len(_children(server)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)  # the checkpointer, the writers and the launcher start
+        processes += [server, *_children(server)]
+        assert all(_state(pid) for pid in processes), processes
+        starter.kill()
+        starter.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while any(_state(pid) for pid in processes) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        left = {pid: _state(pid) for pid in processes if _state(pid)}
+        assert not left, f"still running after their starter was killed: {left}"
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+            starter.wait()
+        for pid in processes:  # whatever the test found left, it does not leave behind
+            if _state(pid):
+                os.kill(pid, signal.SIGKILL)
+        if folder:  # the killed starter could not remove its server's folder
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,9 +1,12 @@
 """A throwaway PostgreSQL server for the tests and the load benchmark: ``initdb`` into a
-temporary folder, ``pg_ctl`` on a free loopback port, stopped and deleted at exit.
+temporary folder, ``postgres`` on a free loopback port, stopped and deleted at exit.
 
-PostgreSQL refuses to run as root, and CI runs as root: there the server runs as the
-unprivileged ``nobody`` (``setpriv``), owning its data folder. The binaries are looked up on
-PATH, then in Debian's ``/usr/lib/postgresql/<version>/bin``.
+The server is a child of the process that started it, not a daemon (``pg_ctl start`` makes
+one): it gets SIGKILL when that process dies (``setpriv --pdeathsig``), so a test run stopped
+by a signal leaves no server behind (its backends notice and exit). PostgreSQL refuses to run
+as root, and CI runs as root: there the server runs as the unprivileged ``nobody``
+(``setpriv``), owning its data folder. The binaries are looked up on PATH, then in Debian's
+``/usr/lib/postgresql/<version>/bin``.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +27,10 @@ from tests.support.net import free_port
 
 USER = "grader"
 DEBIAN_BIN = Path("/usr/lib/postgresql")
+#: How ``stop`` asks the server to shut down (PostgreSQL's own signals for its modes).
+STOP_SIGNALS = {"smart": signal.SIGTERM, "fast": signal.SIGINT, "immediate": signal.SIGQUIT}
+#: Longest a server may take to accept connections or to stop.
+START_TIMEOUT_S = 60.0
 
 
 class PostgresUnavailable(RuntimeError):
@@ -29,15 +38,15 @@ class PostgresUnavailable(RuntimeError):
 
 
 def find_bin_dir() -> Path:
-    """The folder with ``initdb`` and ``pg_ctl``; PostgresUnavailable if there is none."""
+    """The folder with ``initdb`` and ``postgres``; PostgresUnavailable if there is none."""
     found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
+    if found and shutil.which("postgres"):
         return Path(found).resolve().parent
     versions = sorted(DEBIAN_BIN.glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     if versions:
         return versions[-1].parent
     raise PostgresUnavailable(
-        "PostgreSQL's server binaries (initdb, pg_ctl) are not installed: "
+        "PostgreSQL's server binaries (initdb, postgres) are not installed: "
         "apt-get install postgresql (.ci/run does)"
     )
 
@@ -51,16 +60,16 @@ class PostgresServer:
     port: int
     as_user: list[str]
     settings: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of ``database`` (psycopg 3)."""
         return f"postgresql+psycopg://{USER}@127.0.0.1:{self.port}/{database}"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
         result = subprocess.run(
             [*self.as_user, *args],
-            env=env,
+            env=_server_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
@@ -73,32 +82,52 @@ class PostgresServer:
 
     def start(self) -> None:
         """Start the server and wait until it accepts connections."""
-        options = " ".join(f"-c {k}={v}" for k, v in self.settings.items())
-        self._run(
-            str(self.bin_dir / "pg_ctl"),
-            "start",
-            "--wait",
-            "--silent",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.data_dir.parent / "server.log"),
-            "-o",
-            f"-p {self.port} {options}",
-        )
+        command = [*self.as_user, str(self.bin_dir / "postgres"), "-D", str(self.data_dir)]
+        command += ["-p", str(self.port)]
+        command += [item for k, v in self.settings.items() for item in ("-c", f"{k}={v}")]
+        with (self.data_dir.parent / "server.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=_server_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while not self._accepts_connections():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop("immediate")
+                log_text = (self.data_dir.parent / "server.log").read_text(errors="replace")
+                raise RuntimeError(f"postgres did not start:\n{log_text[-2000:]}")
+            time.sleep(0.05)
+
+    def _accepts_connections(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                host="127.0.0.1", port=self.port, user=USER, dbname="postgres", connect_timeout=2
+            ):
+                return True
+        except psycopg.OperationalError:
+            return False
 
     def stop(self, mode: str = "fast") -> None:
-        """Stop the server (``fast``: roll back open transactions, close connections)."""
-        self._run(
-            str(self.bin_dir / "pg_ctl"), "stop", "--wait", "-m", mode, "-D", str(self.data_dir)
-        )
+        """Stop the server (``fast``: roll back open transactions, close connections) and wait
+        for it; SIGKILL if it has not stopped in time."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(STOP_SIGNALS[mode])
+        try:
+            process.wait(timeout=START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def running(self) -> bool:
         """Whether the server process is up."""
-        status = self._run(
-            str(self.bin_dir / "pg_ctl"), "status", "-D", str(self.data_dir), check=False
-        )
-        return status.returncode == 0
+        return self.process is not None and self.process.poll() is None
 
     def create_database(self, name: str) -> str:
         """Create an empty database; return its URL."""
@@ -111,19 +140,27 @@ class PostgresServer:
         return self.url(name)
 
 
+def _server_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C", "TZ": "UTC"}
+
+
 def _unprivileged() -> tuple[list[str], int, int]:
-    if os.geteuid() != 0:
-        return [], os.getuid(), os.getgid()
-    user = pwd.getpwnam("nobody")
+    """The command prefix that runs the server's programs (as ``nobody`` under root), dying
+    with their parent; the user and group that own its data."""
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        raise PostgresUnavailable("running as root, and setpriv (util-linux) is missing")
+        raise PostgresUnavailable("setpriv (util-linux) is missing")
+    if os.geteuid() != 0:
+        return [setpriv, "--pdeathsig", "KILL"], os.getuid(), os.getgid()
+    user = pwd.getpwnam("nobody")
     prefix = [
         setpriv,
         f"--reuid={user.pw_uid}",
         f"--regid={user.pw_gid}",
         "--clear-groups",
         "--inh-caps=-all",
+        "--pdeathsig",
+        "KILL",
     ]
     return prefix, user.pw_uid, user.pw_gid
 
