@@ -174,7 +174,8 @@ def complete_references(
     context: GradingContext, env: Mapping[str, str] | None = None, zygote: str | None = None
 ) -> GradingContext:
     """The context with every pending reference run (in a kernel forked from ``zygote`` when
-    there is one, else from scratch) and cached; the same context when none is pending."""
+    there is one, else from scratch) and cached, or read from the cache where another run has
+    cached it meanwhile; the same context when none is pending."""
     plan, course = context.plan, context.course
     pending_names = [name for name, ref in plan.references.items() if ref.pending]
     if not pending_names:
@@ -183,18 +184,23 @@ def complete_references(
     sandbox = Sandbox(policy, probe(policy))
     source_dir = course.source_dir(plan.assignment)
     source_files = submission_files(source_dir, skip_notebooks=True)
+    cache = course.reference_cache(plan.assignment)
     references = dict(plan.references)
     for name in pending_names:
-        references[name] = run_reference(
-            source_dir / f"{name}.ipynb",
-            source_files,
-            course.reference_cache(plan.assignment),
-            sandbox,
-            plan.options.timeouts,
-            trusted_prefixes(),
-            env,
-            zygote,
-        )
+        source = source_dir / f"{name}.ipynb"
+        reference = cached_or_pending(source, source_files, cache)
+        if reference.pending:
+            reference = run_reference(
+                source,
+                source_files,
+                cache,
+                sandbox,
+                plan.options.timeouts,
+                trusted_prefixes(),
+                env,
+                zygote,
+            )
+        references[name] = reference
     return dataclasses.replace(context, plan=dataclasses.replace(plan, references=references))
 
 

@@ -270,6 +270,9 @@ def test_a_session_runs_a_missing_reference_forked_and_it_matches_a_cold_run(
     }
     assert json.loads((cache / "demo.json").read_text())["cells"] == cold["cells"]
     submit(course, "good")
-    with GradingSession(context) as session:  # the second session finds it cached
+    caplog.clear()
+    with caplog.at_level(logging.INFO), GradingSession(context) as session:
         assert session.grade(["good"]).rows["good"].state == "graded"
+    ran = [r.getMessage() for r in caplog.records if "running the reference" in r.getMessage()]
+    assert not ran, "a second session of the same context ran the cached reference again"
     assert json.loads((course / "autograded/good/demo/results.json").read_text())["score"] == 7
