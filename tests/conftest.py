@@ -32,8 +32,20 @@ from tests.support.schedule import (
 for _name, _value in thread_environment(cores_per_worker()).items():
     os.environ.setdefault(_name, _value)
 
-#: (node id, seconds) of every setup, call and teardown reported in this process.
-_DURATIONS: list[tuple[str, float]] = []
+
+class _ModuleSeconds:
+    """With ``--write-module-seconds PATH``, on the controller (which sees every worker's
+    reports): adds up each module's setup, call and teardown times and writes them at the end."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.durations: list[tuple[str, float]] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.durations.append((report.nodeid, report.duration))
+
+    def pytest_sessionfinish(self) -> None:
+        write_module_seconds(self.path, module_seconds(self.durations))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,15 +57,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    path = config.getoption("--write-module-seconds")
+    if path and not hasattr(config, "workerinput"):  # not on an xdist worker
+        config.pluginmanager.register(_ModuleSeconds(Path(path)), "module-seconds")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     items[:] = longest_first(items, read_module_seconds())
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    _DURATIONS.append((report.nodeid, report.duration))
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    path = session.config.getoption("--write-module-seconds")
-    if path and not hasattr(session.config, "workerinput"):  # the controller has every report
-        write_module_seconds(Path(path), module_seconds(_DURATIONS))

@@ -39,7 +39,7 @@ from grader.engine import gradebook as gb
 from grader.engine import judge
 from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
-from grader.engine.reference import Reference, cached_or_pending, load_or_run, run_reference
+from grader.engine.reference import Reference, cached_or_pending, load_or_run
 from grader.engine.results import (
     RESULTS_NAME,
     SubmissionResults,
@@ -135,9 +135,9 @@ def prepare(
     source_files = submission_files(course.source_dir(assignment), skip_notebooks=True)
     prefixes = trusted_prefixes()
     references: dict[str, Reference] = {}
+    cache = course.reference_cache(assignment)
     for name in notebooks:
         source = course.source_dir(assignment) / f"{name}.ipynb"
-        cache = course.reference_cache(assignment)
         if source.is_file() and run_references:
             references[name] = load_or_run(
                 source, source_files, cache, sandbox, options.timeouts, prefixes
@@ -186,21 +186,18 @@ def complete_references(
     source_files = submission_files(source_dir, skip_notebooks=True)
     cache = course.reference_cache(plan.assignment)
     references = dict(plan.references)
+    prefixes = trusted_prefixes()
     for name in pending_names:
-        source = source_dir / f"{name}.ipynb"
-        reference = cached_or_pending(source, source_files, cache)
-        if reference.pending:
-            reference = run_reference(
-                source,
-                source_files,
-                cache,
-                sandbox,
-                plan.options.timeouts,
-                trusted_prefixes(),
-                env,
-                zygote,
-            )
-        references[name] = reference
+        references[name] = load_or_run(
+            source_dir / f"{name}.ipynb",
+            source_files,
+            cache,
+            sandbox,
+            plan.options.timeouts,
+            prefixes,
+            env,
+            zygote,
+        )
     return dataclasses.replace(context, plan=dataclasses.replace(plan, references=references))
 
 

@@ -151,7 +151,7 @@ def cached_or_pending(
     return Reference(name, key, pending=True)
 
 
-def run_reference(
+def load_or_run(
     source_notebook: Path,
     extra_files: Mapping[str, Path],
     cache_dir: Path,
@@ -161,10 +161,13 @@ def run_reference(
     env: Mapping[str, str] | None = None,
     zygote: str | None = None,
 ) -> Reference:
-    """Run the source notebook (in a kernel forked from ``zygote`` when there is one, with the
-    kernels' environment ``env``), cache its reference and return it."""
+    """The cached reference for this content, or a fresh run of the source notebook (in a
+    kernel forked from ``zygote`` when there is one, else started from scratch, with the
+    kernels' environment ``env``), cached for the next time."""
+    pending = cached_or_pending(source_notebook, extra_files, cache_dir)
+    if not pending.pending:
+        return pending
     name = source_notebook.stem
-    key = cache_key(source_notebook, extra_files)
     nb = nbformat.read(source_notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -178,7 +181,7 @@ def run_reference(
         run = execute_notebook(nb, prepared, timeouts, trusted_prefixes)
     if run.kernel_problem and not any(c.status == "ok" for c in run.cells.values()):
         raise ReferenceFailure(f"reference {source_notebook.name}: {run.kernel_problem}")
-    reference = from_run(name, key, nb, run)
+    reference = from_run(name, pending.key, nb, run)
     for grade_id, cell in reference.cells.items():
         if cell.status != "ok":
             log.warning(
@@ -189,21 +192,3 @@ def run_reference(
             )
     write_json_atomic(cache_dir / f"{name}.json", _to_document(reference))
     return reference
-
-
-def load_or_run(
-    source_notebook: Path,
-    extra_files: Mapping[str, Path],
-    cache_dir: Path,
-    sandbox: Sandbox,
-    timeouts: Timeouts,
-    trusted_prefixes: Sequence[str],
-) -> Reference:
-    """The cached reference for this content, or a fresh run of the source notebook in a
-    kernel started from scratch."""
-    reference = cached_or_pending(source_notebook, extra_files, cache_dir)
-    if not reference.pending:
-        return reference
-    return run_reference(
-        source_notebook, extra_files, cache_dir, sandbox, timeouts, trusted_prefixes
-    )
