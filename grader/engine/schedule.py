@@ -3,9 +3,10 @@
 The unit of work is one submission (:func:`grader.engine.task.grade_files`). The client sends
 the assignment's plan to the workers once, submits one task per student and yields each
 outcome as it finishes, in the order they finish: a :class:`GradedSubmission`, or a
-:class:`GradingFailure` carrying the error and its traceback when the task raised or its worker
-was lost. Nothing here writes: the caller, the only writer of the gradebook, records each
-outcome as it comes.
+:class:`GradingFailure` carrying the error and its traceback when the task raised, or its
+worker died with it more often than the scheduler allows (``KilledWorker``). A task Dask lost
+without an error of its own is submitted again. Nothing here writes: the caller, the only
+writer of the gradebook, records each outcome as it comes.
 
 A local cluster has one worker process per core, one thread each; every kernel gets a share of
 the cores (:func:`grader.engine.task.thread_environment`). Workers are child processes that exit
@@ -111,6 +112,10 @@ def fitting_threads(client: object) -> int:
     return max(1, min(host_cores[h] // max(1, kernels[h]) for h in kernels))
 
 
+#: How many times a submission whose task Dask lost (not one that raised) is submitted again.
+RESUBMITS = 2
+
+
 def run_tasks(
     client: object,
     plan: AssignmentPlan,
@@ -120,41 +125,80 @@ def run_tasks(
     """Grade ``submissions`` (student -> (files, fingerprint)) on ``client``'s cluster, yielding
     each outcome as it finishes. Kernels are forked from ``zygote`` (a socket on the workers'
     machine) when given, else from each worker's own zygote if it has one. Cancels what is left
-    if the caller stops early."""
+    if the caller stops early.
+
+    A task that raised is a failure. A task Dask lost without an error of its own is submitted
+    again, up to :data:`RESUBMITS` times: when a worker dies, Dask computes its tasks again
+    elsewhere, but the plan is scattered data with no recipe: once its last copy goes (Dask's
+    memory manager drops the copies no running task needs), Dask forgets every task waiting
+    on it.
+    """
     from distributed import as_completed
 
     if not submissions:
         return
     run = f"{plan.assignment}-{uuid.uuid4().hex[:8]}"
-    shared = client.scatter(plan, broadcast=True, hash=False)  # type: ignore[attr-defined]
-    futures = {}
-    for student, (files, fp) in submissions.items():
-        key = f"grade-{run}-{student}"
+
+    def scatter() -> object:
+        return client.scatter(plan, broadcast=True, hash=False)  # type: ignore[attr-defined]
+
+    shared = scatter()
+    futures: dict[str, tuple[str, object]] = {}  # key -> (student, future)
+    tries: dict[str, int] = dict.fromkeys(submissions, 0)
+
+    def submit(student: str) -> object:
+        files, fp = submissions[student]
+        key = f"grade-{run}-{student}-{tries[student]}"
         future = client.submit(  # type: ignore[attr-defined]
             grade_files, shared, student, files, fp, zygote, key=key, pure=False
         )
-        futures[future.key] = (student, future)
+        futures[key] = (student, future)
+        return future
+
+    queue = as_completed([submit(student) for student in submissions])
     try:
-        for future in as_completed([f for _, f in futures.values()]):
+        for future in queue:
             student = futures[future.key][0]
             # A future not finished here holds an error, a cancellation, or a result lost with
             # its worker: Dask computes a lost one again on another worker, result() waits.
             try:
                 graded = future.result()
-            except Exception:  # the task's error, or Dask's cancellation error
-                yield _failure(student, future)
+            except Exception as raised:  # the task's error, or Dask's cancellation error
+                status = future.status
+                if status != "error" and tries[student] < RESUBMITS:
+                    tries[student] += 1
+                    log.warning(
+                        "grading of %s was lost by the cluster (%s, %s); submitting it again",
+                        student,
+                        status,
+                        _describe(raised),
+                    )
+                    if shared.status != "finished":  # type: ignore[attr-defined]
+                        shared = scatter()
+                    queue.add(submit(student))
+                    continue
+                yield _failure(student, future, raised)
                 continue
             yield graded
     finally:
         client.cancel([f for _, f in futures.values()], force=True)  # type: ignore[attr-defined]
 
 
-def _failure(student: str, future: object) -> GradingFailure:
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _failure(student: str, future: object, raised: BaseException) -> GradingFailure:
+    """The failure of ``student``'s task: its own error and traceback when it raised, else what
+    ``result()`` raised (a cancellation, a lost task) with where it was raised."""
     import traceback
 
-    try:
-        error = future.exception()  # type: ignore[attr-defined]
-        trace = "".join(traceback.format_tb(future.traceback()))  # type: ignore[attr-defined]
-    except Exception as lost:  # cancelled, or the scheduler lost the task's state
-        error, trace = lost, ""
-    return GradingFailure(student, f"{type(error).__name__}: {error}", trace)
+    error: BaseException = raised
+    trace = "".join(traceback.format_tb(raised.__traceback__))
+    if future.status == "error":  # type: ignore[attr-defined]
+        try:
+            error = future.exception() or raised  # type: ignore[attr-defined]
+            trace = "".join(traceback.format_tb(future.traceback()))  # type: ignore[attr-defined]
+        except Exception as lost:  # the scheduler forgot the task's state meanwhile
+            log.warning("the error of %s's task is gone: %s", student, _describe(lost))
+    return GradingFailure(student, _describe(error), trace)

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from grader.cli import main
-from grader.engine import judge
+from grader.engine import judge, schedule
 from grader.engine.autograde import autograde, load_course
 from grader.engine.gradebook import recorded_scores
 from grader.engine.progress import Progress
-from grader.engine.schedule import ClusterOptions, fitting_threads
+from grader.engine.schedule import RESUBMITS, ClusterOptions, fitting_threads
 from grader.engine.task import FixedLabels
 from tests.support.engine import TOY_LABELS, options, submit, tool_env, toy_labels
 from tests.support.net import free_port
@@ -402,7 +402,11 @@ def test_workers_need_not_see_the_course(course: Path, blind_cluster: str) -> No
 # --- a Dask worker killed mid-class -------------------------------------------------------------
 
 WORKER_FLAGS = ("--no-nanny", "--no-dashboard")
-SLOW_DOUBLE = "import time\ntime.sleep(6)\n\ndef double(x):\n    return 2 * x\n"
+
+
+def slow_double(seconds: int) -> str:
+    """A right answer whose cell takes ``seconds``: a kernel busy long enough to act on."""
+    return f"import time\ntime.sleep({seconds})\n\ndef double(x):\n    return 2 * x\n"
 
 
 def _dask_worker(address: str, scratch: Path, mark: str, log: Path) -> subprocess.Popen:
@@ -424,7 +428,7 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
     import threading
 
     for student in ("s1", "s2", "s3"):
-        submit(course, student, {"answer_double": SLOW_DOUBLE})
+        submit(course, student, {"answer_double": slow_double(6)})
     scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
     marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
     scratch = {name: tmp_path / name for name in marks}
@@ -479,3 +483,72 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
         ("s1", "s2", "s3"), "graded"
     )
     assert [_document(course, s)["score"] for s in ("s1", "s2", "s3")] == [7, 7, 7]
+
+
+@pytest.mark.parametrize("resubmits", [RESUBMITS, 0], ids=["resubmitted", "not-resubmitted"])
+def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
+    course: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    resubmits: int,
+) -> None:
+    """The plan is scattered data: when its last copy goes (a worker dies holding it), Dask
+    forgets every task waiting on it. Forgetting it on purpose mid-class shows that each such
+    submission is submitted again with the plan scattered anew, not recorded as an error; and,
+    with no resubmission left, that the error recorded says what happened."""
+    import threading
+
+    from distributed import Client, Future
+
+    monkeypatch.setattr(schedule, "RESUBMITS", resubmits)
+    for student in ("s1", "s2"):
+        submit(course, student, {"answer_double": slow_double(3)})
+    scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
+    mark = f"grader-test-{uuid.uuid4().hex}"
+    worker = _dask_worker(address, tmp_path / "scratch", mark, tmp_path / "worker.log")
+    progress = Progress(total=0, live=False)
+    errors: list[BaseException] = []
+
+    def grade() -> None:
+        try:
+            autograde(
+                load_course(course),
+                "demo",
+                options(),
+                cluster=ClusterOptions(scheduler=address),
+                progress=progress,
+                labels=toy_labels,
+            )
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    grading = threading.Thread(target=grade)
+    try:
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(1, timeout=120)
+            grading.start()
+            assert _wait(lambda: _kernels(tmp_path / "scratch") >= 1, 180), "no kernel started"
+            held = {key for keys in client.has_what().values() for key in keys}
+            plans = [key for key in held if not str(key).startswith("grade-")]
+            assert len(plans) == 1, held
+            client.cancel([Future(plans[0], client)], force=True)  # forgets its dependents too
+        grading.join(timeout=300)
+        assert not grading.is_alive(), "grading did not finish after the plan was forgotten"
+    finally:
+        _stop(worker, scheduler)
+        for pid in _ours(mark, tmp_path / "scratch"):
+            os.kill(pid, signal.SIGKILL)
+        grading.join(timeout=60)
+    assert not errors, errors
+    again = [r.getMessage() for r in caplog.records if "submitting it again" in r.getMessage()]
+    if resubmits:
+        assert {s: r.state for s, r in progress.rows.items()} == {"s1": "graded", "s2": "graded"}
+        assert [_document(course, s)["score"] for s in ("s1", "s2")] == [7, 7]
+        assert len(again) == 2, again
+        return
+    assert not again, again
+    assert {s: r.state for s, r in progress.rows.items()} == {"s1": "error", "s2": "error"}
+    for student in ("s1", "s2"):
+        (reason,) = _document(course, student)["reasons"]
+        assert "FutureCancelledError" in reason and "cancelled" in reason, reason
