@@ -12,7 +12,11 @@ with no flag and the release none.
 Mutants share submissions: a group holds mutants of different tests in different answer cells
 (`variants.group_mutants`), so one run shows each mutant's loss beside the others'. Their
 effects add up; what a shared run cannot show is a mutant that also breaks a partner's target
-(that test is lost either way). A notebook's 12 to 22 mutants need 3 to 6 runs.
+(that test is lost either way). A notebook's 12 to 22 mutants need 3 to 6 runs. An alternative
+set that answers only some exercises shares a group's submission when the group touches none
+of its cells and targets none of its tests (`variants.share_submissions`): each test then
+speaks for one variant, the group's tests lose their points and the set's earn theirs, so
+plain nbgrader grades every mutant and every alternative in the fewest runs found.
 
 Each `tests/validity/test_<notebook>.py` imports these tests and names its notebook in
 `NOTEBOOK`; `conftest.py` parametrizes them. One file per notebook lets pytest-xdist's
@@ -40,6 +44,7 @@ from tests.validity.variants import (
     AlternativeSet,
     Mutant,
     MutantGroup,
+    Submission,
     exercises,
     group_mutants,
     hidden_test_ids,
@@ -49,6 +54,7 @@ from tests.validity.variants import (
     messy,
     mutate,
     nbgrader_meta,
+    share_submissions,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,6 +84,13 @@ def alternatives_of(name: str) -> list[AlternativeSet]:
     return load_alternatives(ROOT / "tests" / "alternatives" / f"{name}.yaml")
 
 
+def submissions_of(name: str, with_alternatives: bool = True) -> list[Submission]:
+    """The mutant groups and (optionally) the alternative sets of a notebook, in the shared
+    submissions that carry them (see ``variants.share_submissions``)."""
+    sets = alternatives_of(name) if with_alternatives else []
+    return share_submissions(mutant_groups_of(name), sets, exercises_of(name))
+
+
 Scores = dict[str, tuple[float | None, float]]
 
 
@@ -89,7 +102,8 @@ class Graded:
     or the engine when the suite runs on the engine alone (``grader``). ``engine`` holds the
     hardened engine's scores of what it graded (the reference, the release and the alternative
     sets; every variant when it graded them all), ``flags`` the tampering it flagged by student;
-    ``seconds`` how long each grader took for its ``students``.
+    ``seconds`` how long each grader took for its ``students``; ``submissions`` the mutant
+    groups and alternative sets and the submissions that carried them.
     """
 
     tests: list[str]
@@ -99,6 +113,12 @@ class Graded:
     grader: str = "nbgrader"
     students: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    submissions: tuple[Submission, ...] = ()
+
+    def carrying(self, variant: str) -> Submission:
+        """The submission that carried a mutant group or alternative set (by its name)."""
+        (found,) = [s for s in self.submissions if variant in s.variants]
+        return found
 
 
 def replace_answers(
@@ -196,11 +216,14 @@ def grade_variants(
         "blank": nbformat.read(root / "release" / assignment / source.name, as_version=4),
         "messy": messy(reference),
     }
-    for group in mutant_groups_of(name):
-        variants[group.student] = mutate(reference, *group.mutants)
-    alternatives = alternatives_of(name) if with_alternatives else []
-    for alternative in alternatives:
-        variants[alternative.student] = replace_answers(reference, alternative)
+    submissions = submissions_of(name, with_alternatives)
+    for submission in submissions:
+        variant = reference
+        if submission.alternatives is not None:
+            variant = replace_answers(variant, submission.alternatives)
+        if submission.group is not None:
+            variant = mutate(variant, *submission.group.mutants)
+        variants[submission.student] = variant
     for student, variant in variants.items():
         path = scratch / f"{student}.ipynb"
         nbformat.write(variant, path)
@@ -219,7 +242,8 @@ def grade_variants(
             }
             for student in variants
         }
-    by_engine = ["reference", "blank", *(a.student for a in alternatives)]
+    by_engine = ["reference", "blank"]
+    by_engine += [s.student for s in submissions if s.alternatives is not None]
     started = time.monotonic()
     engine = engine_scores(root, assignment, name, by_engine if nbgrader else list(variants))
     seconds["engine"] = time.monotonic() - started
@@ -231,6 +255,7 @@ def grade_variants(
         grader="nbgrader" if nbgrader else "grader autograde",
         students=len(variants),
         seconds=seconds,
+        submissions=tuple(submissions),
     )
 
 
@@ -289,14 +314,24 @@ def exercises_of(notebook: str) -> dict[str, str]:
 
 
 def _check_full_marks(
-    scores: Scores, tests: list[str], alternatives: AlternativeSet, notebook: str, grader: str
+    scores: Scores,
+    tests: list[str],
+    alternatives: AlternativeSet,
+    notebook: str,
+    grader: str,
+    mutated: frozenset[str] = frozenset(),
 ) -> None:
     """Every test earns full marks, except those whose answer carries a ``fails`` note (a known
-    fairness bug): they must still fail (reported as xfail), so a fix shows up at once."""
+    fairness bug): they must still fail (reported as xfail), so a fix shows up at once. The
+    ``mutated`` tests are those a mutant group in the same submission targets: its own test
+    judges them; none of them may grade one of the set's answers."""
     cell_of = exercises_of(notebook)
     answers = {a.cell: a for a in alternatives.answers}
     missing = sorted(set(tests) - set(scores))
     assert not missing, f"{grader} did not grade {missing} of '{alternatives.student}'"
+    overlap = sorted(t for t in mutated if cell_of.get(t) in answers)
+    assert not overlap, f"'{alternatives.student}' shares a submission with mutants of {overlap}"
+    tests = [t for t in tests if t not in mutated]
     unfair = {t for t in tests if cell_of.get(t) in answers and answers[cell_of[t]].fails}
     lost = _lost(scores, [t for t in tests if t not in unfair])
     assert not lost, f"{grader}: correct answers to {notebook} lost points: " + "; ".join(
@@ -331,16 +366,25 @@ def test_alternative_earns_full_marks(
     graded: Graded, notebook: str, alternatives: AlternativeSet
 ) -> None:
     """Under plain nbgrader, a set of other correct answers earns every autograded point."""
-    scores = graded.scores[alternatives.student]
-    _check_full_marks(scores, graded.tests, alternatives, notebook, "nbgrader")
+    carrier = graded.carrying(alternatives.student)
+    scores = graded.scores[carrier.student]
+    _check_full_marks(scores, graded.tests, alternatives, notebook, "nbgrader", _mutated(carrier))
 
 
 def test_alternative_earns_full_marks_in_engine(
     graded: Graded, notebook: str, alternatives: AlternativeSet
 ) -> None:
     """Under the hardened engine, a set of other correct answers earns every autograded point."""
-    scores = graded.engine[alternatives.student]
-    _check_full_marks(scores, graded.tests, alternatives, notebook, "grader autograde")
+    carrier = graded.carrying(alternatives.student)
+    scores = graded.engine[carrier.student]
+    _check_full_marks(
+        scores, graded.tests, alternatives, notebook, "grader autograde", _mutated(carrier)
+    )
+
+
+def _mutated(submission: Submission) -> frozenset[str]:
+    """The tests the mutant group of a submission targets (none without one)."""
+    return frozenset(submission.group.tests if submission.group is not None else ())
 
 
 def test_every_hidden_test_has_a_mutant(notebook: str) -> None:
@@ -359,12 +403,14 @@ def test_mutant_loses_exactly_its_tests_points(
     """The mutant's group (mutants of other tests, in other answer cells, submitted together)
     loses exactly the points of the tests its mutants target, and this mutant's test all."""
     (group,) = [g for g in mutant_groups_of(notebook) if mutant in g.mutants]
-    scores = graded.scores[group.student]
+    carrier = graded.carrying(group.student)
+    scores = graded.scores[carrier.student]
     assert mutant.test in scores, f"{mutant.test} is not a graded cell of {notebook}"
     changed = {t: s for t, s in scores.items() if s[0] != graded.scores["reference"][t][0]}
+    beside = f", beside {carrier.alternatives.student}" if carrier.alternatives else ""
     assert set(changed) == group.tests, (
-        f"'{mutant.why}' and the mutants graded with it ({', '.join(sorted(group.tests))}) "
-        f"should lose exactly the points of their tests; scores that changed: "
+        f"'{mutant.why}' and the mutants graded with it ({', '.join(sorted(group.tests))}"
+        f"{beside}) should lose exactly the points of their tests; scores that changed: "
         f"{changed or 'none'}"
     )
     assert scores[mutant.test][0] == 0, f"'{mutant.why}' kept {scores[mutant.test][0]} points"

@@ -20,6 +20,7 @@ from tests.validity.variants import (
     group_mutants,
     load_alternatives,
     mutate,
+    share_submissions,
 )
 
 NOTEBOOK = None  # not one notebook's module: conftest parametrizes nothing here
@@ -62,6 +63,48 @@ def test_a_known_fairness_bug_is_an_xfail_while_it_still_fails() -> None:
     scores = _full() | {"test-poly-fit": (0.0, 2.0)}
     with pytest.raises(pytest.xfail.Exception, match=r"test-poly-fit.*min-norm"):
         _check_full_marks(scores, list(exercises_of(BOOK)), _set("min-norm only"), BOOK, "x")
+
+
+def test_tests_a_partner_mutant_targets_are_left_to_the_mutant() -> None:
+    scores = _full() | {"test-bias-variance": (0.0, 2.0)}
+    partial = AlternativeSet(4, (Alternative("poly-fit", "a style", "pass"),))
+    mutated = frozenset({"test-bias-variance"})
+    _check_full_marks(scores, list(exercises_of(BOOK)), partial, BOOK, "nbgrader", mutated)
+    with pytest.raises(AssertionError, match=r"lost points: test-bias-variance"):
+        _check_full_marks(scores, list(exercises_of(BOOK)), partial, BOOK, "nbgrader")
+
+
+def test_a_mutant_may_not_share_a_submission_with_the_answer_its_test_grades() -> None:
+    partial = AlternativeSet(4, (Alternative("poly-fit", "a style", "pass"),))
+    with pytest.raises(AssertionError, match=r"shares a submission with mutants of \['test-poly"):
+        _check_full_marks(
+            _full(), list(exercises_of(BOOK)), partial, BOOK, "x", frozenset({"test-poly-fit"})
+        )
+
+
+def test_alternatives_share_a_submission_only_with_mutants_of_other_cells_and_tests() -> None:
+    def mutant(test: str, cell: str) -> Mutant:
+        return Mutant(test, cell, f"{test}/{cell}", "a", "b")
+
+    def answering(number: int, *cells: str) -> AlternativeSet:
+        return AlternativeSet(number, tuple(Alternative(c, "style", "pass") for c in cells))
+
+    cell_of = {"t1": "c1", "t2": "c2", "t3": "c3", "t4": "c3"}
+    groups = group_mutants(
+        [mutant("t1", "c1"), mutant("t2", "c2"), mutant("t1", "c1"), mutant("t4", "c2")]
+    )  # mutants-1: c1, c2; mutants-2: c1, and c2 targeting t4, a test of c3's answer
+    sets = [answering(1, "c1", "c2", "c3"), answering(2, "c3"), answering(3, "c3")]
+    sets.append(answering(4, "c2"))  # graded by t2 alone, but mutants-2 changes c2
+    shared = share_submissions(groups, sets, cell_of)
+    assert [s.student for s in shared] == [
+        "mutants-2",
+        "alternative-1",
+        "mutants-1-alternative-2",
+        "alternative-3",
+        "alternative-4",
+    ]
+    carried = [v for s in shared for v in s.variants]
+    assert sorted(carried) == sorted([g.student for g in groups] + [a.student for a in sets])
 
 
 def test_a_fixed_fairness_bug_fails_until_its_note_is_dropped() -> None:

@@ -62,6 +62,10 @@ class MutantGroup:
     def tests(self) -> set[str]:
         return {m.test for m in self.mutants}
 
+    @property
+    def cells(self) -> set[str]:
+        return {m.cell for m in self.mutants}
+
 
 def group_mutants(mutants: list[Mutant]) -> list[MutantGroup]:
     """The fewest groups (greedily, in file order) in which no two mutants share a test or an
@@ -129,6 +133,44 @@ def load_alternatives(path: Path) -> list[AlternativeSet]:
     if len(set(numbers)) != len(numbers):
         raise ValueError(f"{path.name}: set numbers repeat: {numbers}")
     return sets
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One notebook the validity suite submits: a mutant group, an alternative set, or both,
+    the set's answers in the cells the group's mutants leave alone."""
+
+    group: MutantGroup | None = None
+    alternatives: AlternativeSet | None = None
+
+    @property
+    def student(self) -> str:
+        return "-".join(v.student for v in (self.group, self.alternatives) if v is not None)
+
+    @property
+    def variants(self) -> list[str]:
+        """The names of the mutant group and the alternative set it carries."""
+        return [v.student for v in (self.group, self.alternatives) if v is not None]
+
+
+def share_submissions(
+    groups: list[MutantGroup], sets: list[AlternativeSet], cell_of: dict[str, str]
+) -> list[Submission]:
+    """Every mutant group and every alternative set in as few submissions as a greedy pass
+    finds: a set shares a group's submission when none of its answers is in a cell the group
+    changes and none of the tests grading its answers (``cell_of``: test -> answer cell) is a
+    test the group's mutants target. Each test then tells one variant's story alone: a
+    mutant's test loses its points, an alternative's tests earn theirs."""
+    free = list(groups)
+    shared = []
+    for alternatives in sets:
+        cells = {a.cell for a in alternatives.answers}
+        graded_by = {test for test, cell in cell_of.items() if cell in cells}
+        partner = next((g for g in free if not g.cells & cells and not g.tests & graded_by), None)
+        if partner is not None:
+            free.remove(partner)
+        shared.append(Submission(partner, alternatives))
+    return [Submission(group) for group in free] + shared
 
 
 def exercises(notebook: Any) -> dict[str, str]:
