@@ -342,10 +342,10 @@ def _dask_scheduler(log: Path, env: dict[str, str]) -> tuple[subprocess.Popen, s
 
 
 def _stop(*processes: subprocess.Popen) -> None:
-    """Terminate ``processes``, then kill whichever is still there after 20 s."""
+    """Terminate ``processes`` one after the other, each killed if still there after 20 s:
+    workers before their scheduler, whose going first can hold a worker's close for the 20 s."""
     for process in processes:
         process.terminate()
-    for process in processes:
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
