@@ -428,7 +428,7 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
     import threading
 
     for student in ("s1", "s2", "s3"):
-        submit(course, student, {"answer_double": slow_double(6)})
+        submit(course, student, {"answer_double": slow_double(4)})
     scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
     marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
     scratch = {name: tmp_path / name for name in marks}
