@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install demo test suite types check lint format release bench calibrate clean
+.PHONY: install demo test check lint format release bench calibrate clean
 
 $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,17 +22,10 @@ install: $(STAMP)
 demo: install
 	$(BIN)/grader demo
 
-## Lint and the whole test suite (real kernels, real nbgrader, a real browser): what CI runs.
-## Ruff first (a second); then the types (mypy, about 20 s from a cold cache) beside the suite,
-## on the CPU its tests leave idle while they wait; either failing fails `make test`.
+## Lint, then the whole test suite (real kernels, real nbgrader, a real browser): what CI runs.
 ## PYTEST_ARGS adds pytest options, e.g. PYTEST_ARGS="--durations=30".
 PYTEST_ARGS ?=
-test: install
-	$(BIN)/ruff check grader tests bench
-	$(BIN)/ruff format --check grader tests bench
-	$(MAKE) --no-print-directory -j 2 types suite
-
-suite: install
+test: install lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -q $(PYTEST_ARGS)
 
 ## The quick loop while editing a notebook (about 3 minutes): lint, types, the unit tests and
@@ -50,9 +43,6 @@ check: install lint
 lint: install
 	$(BIN)/ruff check grader tests bench
 	$(BIN)/ruff format --check grader tests bench
-	$(MAKE) --no-print-directory types
-
-types: install
 	$(BIN)/python -m mypy
 
 format: install
