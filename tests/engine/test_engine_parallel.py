@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -422,22 +423,11 @@ def _dask_worker(address: str, scratch: Path, mark: str, log: Path) -> subproces
         )
 
 
-def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
-    course: Path, tmp_path: Path
-) -> None:
-    import threading
-
-    for student in ("s1", "s2", "s3"):
-        submit(course, student, {"answer_double": slow_double(4)})
-    scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
-    marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
-    scratch = {name: tmp_path / name for name in marks}
-    workers = {
-        name: _dask_worker(address, scratch[name], marks[name], tmp_path / f"{name}.log")
-        for name in marks
-    }
-    progress = Progress(total=0, live=False)
-    errors: list[BaseException] = []
+def _grading_thread(
+    course: Path, address: str, progress: Progress, errors: list[BaseException]
+) -> threading.Thread:
+    """A thread (not started) that grades the course's ``demo`` on the Dask cluster at
+    ``address``; what it raises goes to ``errors``, for the main thread to report."""
 
     def grade() -> None:
         try:
@@ -452,7 +442,24 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
         except BaseException as error:  # reported by the main thread
             errors.append(error)
 
-    grading = threading.Thread(target=grade)
+    return threading.Thread(target=grade)
+
+
+def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
+    course: Path, tmp_path: Path
+) -> None:
+    for student in ("s1", "s2", "s3"):
+        submit(course, student, {"answer_double": slow_double(4)})
+    scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
+    marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
+    scratch = {name: tmp_path / name for name in marks}
+    workers = {
+        name: _dask_worker(address, scratch[name], marks[name], tmp_path / f"{name}.log")
+        for name in marks
+    }
+    progress = Progress(total=0, live=False)
+    errors: list[BaseException] = []
+    grading = _grading_thread(course, address, progress, errors)
     try:
         from distributed import Client
 
@@ -497,8 +504,6 @@ def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
     forgets every task waiting on it. Forgetting it on purpose mid-class shows that each such
     submission is submitted again with the plan scattered anew, not recorded as an error; and,
     with no resubmission left, that the error recorded says what happened."""
-    import threading
-
     from distributed import Client, Future
 
     monkeypatch.setattr(schedule, "RESUBMITS", resubmits)
@@ -509,21 +514,7 @@ def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
     worker = _dask_worker(address, tmp_path / "scratch", mark, tmp_path / "worker.log")
     progress = Progress(total=0, live=False)
     errors: list[BaseException] = []
-
-    def grade() -> None:
-        try:
-            autograde(
-                load_course(course),
-                "demo",
-                options(),
-                cluster=ClusterOptions(scheduler=address),
-                progress=progress,
-                labels=toy_labels,
-            )
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-
-    grading = threading.Thread(target=grade)
+    grading = _grading_thread(course, address, progress, errors)
     try:
         with Client(address, timeout=60) as client:
             client.wait_for_workers(1, timeout=120)
