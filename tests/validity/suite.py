@@ -16,7 +16,9 @@ effects add up; what a shared run cannot show is a mutant that also breaks a par
 set that answers only some exercises shares a group's submission when the group touches none
 of its cells and targets none of its tests (`variants.share_submissions`): each test then
 speaks for one variant, the group's tests lose their points and the set's earn theirs, so
-plain nbgrader grades every mutant and every alternative in the fewest runs found.
+plain nbgrader grades every mutant and every alternative in the fewest runs found. The messy
+copy rides along with a set that earns every point alone (`variants.with_messy_copy`): that
+submission is saved messily, and both must earn every point.
 
 Each `tests/validity/test_<notebook>.py` imports these tests and names its notebook in
 `NOTEBOOK`; `conftest.py` parametrizes them. One file per notebook lets pytest-xdist's
@@ -41,6 +43,7 @@ import pytest
 from grader import course
 from tests.support import cores_per_worker
 from tests.validity.variants import (
+    MESSY,
     AlternativeSet,
     Mutant,
     MutantGroup,
@@ -214,7 +217,6 @@ def grade_variants(
     variants = {
         "reference": reference,
         "blank": nbformat.read(root / "release" / assignment / source.name, as_version=4),
-        "messy": messy(reference),
     }
     submissions = submissions_of(name, with_alternatives)
     for submission in submissions:
@@ -223,6 +225,8 @@ def grade_variants(
             variant = replace_answers(variant, submission.alternatives)
         if submission.group is not None:
             variant = mutate(variant, *submission.group.mutants)
+        if submission.messy:
+            variant = messy(variant)
         variants[submission.student] = variant
     for student, variant in variants.items():
         path = scratch / f"{student}.ipynb"
@@ -303,8 +307,14 @@ def test_untouched_release_earns_nothing_in_engine(graded: Graded, notebook: str
 
 
 def test_messy_but_correct_copy_earns_full_marks(graded: Graded, notebook: str) -> None:
-    lost = _lost(graded.scores["messy"], graded.tests)
-    assert not lost, f"warnings, stderr or stray cells cost {notebook} points: {lost}"
+    """A correct notebook saved messily (``variants.messy``) earns every point: the reference
+    or, riding along, an alternative set that earns every point itself."""
+    carrier = graded.carrying(MESSY)
+    assert carrier.group is None, f"the messy copy of {notebook} shares a run with mutants"
+    lost = _lost(graded.scores[carrier.student], graded.tests)
+    assert not lost, (
+        f"warnings, stderr or stray cells cost {notebook} points ({carrier.student}): {lost}"
+    )
 
 
 def exercises_of(notebook: str) -> dict[str, str]:
@@ -368,7 +378,8 @@ def test_alternative_earns_full_marks(
     """Under plain nbgrader, a set of other correct answers earns every autograded point."""
     carrier = graded.carrying(alternatives.student)
     scores = graded.scores[carrier.student]
-    _check_full_marks(scores, graded.tests, alternatives, notebook, "nbgrader", _mutated(carrier))
+    grader = _saved(carrier, "nbgrader")
+    _check_full_marks(scores, graded.tests, alternatives, notebook, grader, _mutated(carrier))
 
 
 def test_alternative_earns_full_marks_in_engine(
@@ -377,14 +388,18 @@ def test_alternative_earns_full_marks_in_engine(
     """Under the hardened engine, a set of other correct answers earns every autograded point."""
     carrier = graded.carrying(alternatives.student)
     scores = graded.engine[carrier.student]
-    _check_full_marks(
-        scores, graded.tests, alternatives, notebook, "grader autograde", _mutated(carrier)
-    )
+    grader = _saved(carrier, "grader autograde")
+    _check_full_marks(scores, graded.tests, alternatives, notebook, grader, _mutated(carrier))
 
 
 def _mutated(submission: Submission) -> frozenset[str]:
     """The tests the mutant group of a submission targets (none without one)."""
     return frozenset(submission.group.tests if submission.group is not None else ())
+
+
+def _saved(submission: Submission, grader: str) -> str:
+    """The grader's name for messages, saying when the submission was saved messily."""
+    return f"{grader} (the copy saved messily)" if submission.messy else grader
 
 
 def test_every_hidden_test_has_a_mutant(notebook: str) -> None:

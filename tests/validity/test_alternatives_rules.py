@@ -14,6 +14,7 @@ import pytest
 
 from tests.validity.suite import _check_full_marks, exercises_of
 from tests.validity.variants import (
+    MESSY,
     Alternative,
     AlternativeSet,
     Mutant,
@@ -21,6 +22,7 @@ from tests.validity.variants import (
     load_alternatives,
     mutate,
     share_submissions,
+    with_noise,
 )
 
 NOTEBOOK = None  # not one notebook's module: conftest parametrizes nothing here
@@ -98,13 +100,48 @@ def test_alternatives_share_a_submission_only_with_mutants_of_other_cells_and_te
     shared = share_submissions(groups, sets, cell_of)
     assert [s.student for s in shared] == [
         "mutants-2",
-        "alternative-1",
+        "alternative-1-messy",
         "mutants-1-alternative-2",
         "alternative-3",
         "alternative-4",
     ]
     carried = [v for s in shared for v in s.variants]
-    assert sorted(carried) == sorted([g.student for g in groups] + [a.student for a in sets])
+    everything = [g.student for g in groups] + [a.student for a in sets] + [MESSY]
+    assert sorted(carried) == sorted(everything)
+
+
+def test_the_messy_copy_rides_with_a_set_that_earns_every_point_alone() -> None:
+    """Not with a set beside mutants, nor one with a known fairness bug; without such a set it
+    is a submission of its own."""
+    (group,) = group_mutants([Mutant("t1", "c1", "why", "a", "b")])
+    unfair = AlternativeSet(1, (Alternative("c2", "style", "pass", fails="known"),))
+    beside = AlternativeSet(2, (Alternative("c2", "style", "pass"),))
+    alone = AlternativeSet(3, (Alternative("c2", "style", "pass"),))
+    cell_of = {"t1": "c1", "t2": "c2"}
+    shared = share_submissions([group], [beside, unfair, alone], cell_of)
+    assert [s.student for s in shared] == [
+        "mutants-1-alternative-2",
+        "alternative-1",
+        "alternative-3-messy",
+    ]
+    assert [s.student for s in share_submissions([group], [beside, unfair], cell_of)] == [
+        "mutants-1-alternative-2",
+        "alternative-1",
+        "messy",
+    ]
+
+
+def test_every_answer_of_the_messy_copy_is_noisy_when_called() -> None:
+    """Reference answers (after their solution marker) and other correct answers (first in the
+    body of their first function, or at the top of a cell that defines none)."""
+    reference = "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION\n"
+    assert with_noise(reference, "NOISE").splitlines()[2] == "    NOISE"
+    method = "class S:\n    @staticmethod\n    def forward(x):\n        return x\n"
+    assert with_noise(method, "NOISE").splitlines()[3] == "        NOISE"
+    nested = "def f(x):\n    @wraps(x)\n    def g():\n        pass\n    return g\n"
+    assert with_noise(nested, "NOISE").splitlines()[1] == "    NOISE"
+    assert with_noise("model = 3\n", "NOISE") == "NOISE\nmodel = 3\n"
+    assert with_noise("def f(x): return x\n", "NOISE").startswith("NOISE\n")
 
 
 def test_a_fixed_fairness_bug_fails_until_its_note_is_dropped() -> None:

@@ -6,6 +6,7 @@ Used by the validity tests to check that the grading of each notebook means some
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 import uuid
@@ -135,22 +136,29 @@ def load_alternatives(path: Path) -> list[AlternativeSet]:
     return sets
 
 
+#: The name of the messy-but-correct copy among a submission's variants.
+MESSY = "messy"
+
+
 @dataclass(frozen=True)
 class Submission:
     """One notebook the validity suite submits: a mutant group, an alternative set, or both,
-    the set's answers in the cells the group's mutants leave alone."""
+    the set's answers in the cells the group's mutants leave alone; saved messily (``messy``)
+    when it carries the messy-but-correct copy."""
 
     group: MutantGroup | None = None
     alternatives: AlternativeSet | None = None
-
-    @property
-    def student(self) -> str:
-        return "-".join(v.student for v in (self.group, self.alternatives) if v is not None)
+    messy: bool = False
 
     @property
     def variants(self) -> list[str]:
-        """The names of the mutant group and the alternative set it carries."""
-        return [v.student for v in (self.group, self.alternatives) if v is not None]
+        """The names of the mutant group, the alternative set and the messy copy it carries."""
+        names = [v.student for v in (self.group, self.alternatives) if v is not None]
+        return [*names, MESSY] if self.messy else names
+
+    @property
+    def student(self) -> str:
+        return "-".join(self.variants)
 
 
 def share_submissions(
@@ -170,7 +178,20 @@ def share_submissions(
         if partner is not None:
             free.remove(partner)
         shared.append(Submission(partner, alternatives))
-    return [Submission(group) for group in free] + shared
+    return [Submission(group) for group in free] + with_messy_copy(shared)
+
+
+def with_messy_copy(submissions: list[Submission]) -> list[Submission]:
+    """The submissions with the messy-but-correct copy carried by the first that holds an
+    alternative set alone, none of whose answers is a known fairness bug: that set earns every
+    point, so each test speaks for both, and saving it messily costs no notebook run of its own.
+    Without such a set the messy copy is a submission of its own (of the reference)."""
+    for index, submission in enumerate(submissions):
+        sets = submission.alternatives
+        if submission.group is None and sets is not None and not any(a.fails for a in sets.answers):
+            carrier = Submission(None, sets, messy=True)
+            return [*submissions[:index], carrier, *submissions[index + 1 :]]
+    return [*submissions, Submission(messy=True)]
 
 
 def exercises(notebook: Any) -> dict[str, str]:
@@ -236,6 +257,25 @@ def _new_cell(kind: str, source: str) -> Any:
     return cell
 
 
+def with_noise(source: str, noise: str) -> str:
+    """``source`` with the line ``noise`` run where the answer runs when called: after the
+    solution marker (a reference answer), else first in the body of the first function it
+    defines (another correct answer, written without markers), else at the top of the cell."""
+    if SOLUTION_MARKER.search(source):
+
+        def after_marker(match: re.Match[str]) -> str:
+            return f"{match.group(0)}\n{match.group('indent')}{noise}"
+
+        return SOLUTION_MARKER.sub(after_marker, source, count=1)
+    functions = [n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.FunctionDef)]
+    lines = source.splitlines(keepends=True)
+    if functions and functions[0].body[0].lineno > functions[0].lineno:
+        first = functions[0].body[0]
+        at = min([first.lineno] + [d.lineno for d in getattr(first, "decorator_list", [])]) - 1
+        return "".join([*lines[:at], " " * first.col_offset + noise + "\n", *lines[at:]])
+    return f"{noise}\n{source}"
+
+
 def messy(notebook: Any) -> Any:
     """A correct copy saved the way students save: noisy, with strays and extra cells.
 
@@ -248,11 +288,7 @@ def messy(notebook: Any) -> Any:
         noise += 'print("debug: called", file=sys.stderr)'
         if number == 0:
             noise += "; import tensorflow as tf"
-
-        def add_noise(match: re.Match[str], noise: str = noise) -> str:
-            return f"{match.group(0)}\n{match.group('indent')}{noise}"
-
-        cell.source = SOLUTION_MARKER.sub(add_noise, cell.source, count=1)
+        cell.source = with_noise(cell.source, noise)
     for cell in changed.cells:
         if cell.cell_type == "code":
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="stale output\n")]
