@@ -29,6 +29,7 @@ engine's own process) everything works as described above ("plain mode").
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 from collections.abc import Callable
@@ -335,11 +336,19 @@ def seal(name: str, folder: Path) -> Path:
     The file holds the training and validation splits, the hidden split's features (no
     labels) and the class names, as plain arrays read back with ``allow_pickle=False``.
     """
+    path = folder / f"{name}.npz"
+    path.write_bytes(sealed_bytes(name))
+    return path
+
+
+def sealed_bytes(name: str) -> bytes:
+    """The contents of ``<name>.npz`` as :func:`seal` writes it (plain mode): computed once by
+    the grading process and carried to its workers, which then load no dataset themselves."""
     _plain_only("sealing")
     train, valid, hidden, classes = _splits(name)
-    path = folder / f"{name}.npz"
+    buffer = io.BytesIO()
     np.savez(
-        path,
+        buffer,
         train_x=train.x,
         train_y=train.y,
         valid_x=valid.x,
@@ -347,7 +356,7 @@ def seal(name: str, folder: Path) -> Path:
         hidden_x=hidden.x,
         classes=np.asarray(classes, dtype=str),
     )
-    return path
+    return buffer.getvalue()
 
 
 # --- 28x28 MNIST-format data -------------------------------------------------------------

@@ -54,6 +54,7 @@ from grader.engine.schedule import (
     fitting_threads,
     run_tasks,
 )
+from grader.engine.sealed import hidden_labels_of, sealed_files
 from grader.engine.task import (
     AssignmentPlan,
     FixedLabels,
@@ -108,7 +109,8 @@ def prepare(
     run_references: bool = True,
 ) -> GradingContext:
     """Check the sandbox, load the gradebook's master cells and the references (run once per
-    content, cached under ``autograded/.reference``) into a plan for the workers.
+    content, cached under ``autograded/.reference``) into a plan for the workers, with the
+    sealed datasets' files and, unless ``labels`` are given, their hidden labels to judge by.
 
     With ``run_references`` false, a reference not cached yet is left pending, for a
     :class:`GradingSession` to run in a kernel forked from its zygote (the libraries imported
@@ -129,7 +131,11 @@ def prepare(
         capabilities.require()
     for missing in capabilities.missing:
         log.warning("sandbox: %s", missing)
-    sandbox = Sandbox(policy, capabilities)
+    # the datasets' sealed files and hidden labels, once here rather than in every worker
+    sealed = sealed_files(policy.sealed_datasets)
+    if labels is None:
+        labels = FixedLabels(hidden_labels_of(sealed))
+    sandbox = Sandbox(policy, capabilities, sealed)
     notebooks = tuple(gb.assignment_notebooks(course.db_url, assignment))
     masters = {name: gb.load_master(course.db_url, assignment, name) for name in notebooks}
     source_files = submission_files(course.source_dir(assignment), skip_notebooks=True)
@@ -166,6 +172,7 @@ def prepare(
         labels=labels,
         engine=ENGINE_VERSION,
         preload=preload,
+        sealed=sealed,
     )
     return GradingContext(course, plan)
 
@@ -181,7 +188,7 @@ def complete_references(
     if not pending_names:
         return context
     policy = plan.options.policy
-    sandbox = Sandbox(policy, probe(policy))
+    sandbox = Sandbox(policy, probe(policy), plan.sealed)
     source_dir = course.source_dir(plan.assignment)
     source_files = submission_files(source_dir, skip_notebooks=True)
     cache = course.reference_cache(plan.assignment)
@@ -452,9 +459,3 @@ def autograde(
     context = prepare(course, assignment, options, labels=labels, run_references=False)
     with GradingSession(context, cluster) as session:
         return session.grade(students, progress, on_result)
-
-
-def hidden_labels() -> judge.LabelSource:
-    """The engine's label source: ``grader.data``'s hidden split, loaded in the grading process
-    (kernels get sealed data without these labels)."""
-    return FixedLabels()

@@ -367,9 +367,15 @@ class Sandbox:
     folders afterwards.
     """
 
-    def __init__(self, policy: SandboxPolicy, capabilities: Capabilities) -> None:
+    def __init__(
+        self,
+        policy: SandboxPolicy,
+        capabilities: Capabilities,
+        sealed: Mapping[str, bytes] | None = None,
+    ) -> None:
         self.policy = policy
         self.capabilities = capabilities
+        self.sealed = sealed  # the sealed datasets' files, computed once (else computed here)
 
     def _user(self, stack: ExitStack) -> tuple[int | None, int | None]:
         """A user of the pool, held until ``stack`` closes (None: no user switch here)."""
@@ -424,7 +430,7 @@ class Sandbox:
         sealed = runtime / "sealed"
         try:
             stage = self._stage(runtime, files)
-            write_sealed(sealed, self.policy.sealed_datasets)
+            write_sealed(sealed, self.policy.sealed_datasets, self.sealed)
             namespaced = self.capabilities.unshare is not None
             workdir = "/tmp/work" if namespaced else str(stage)
             if uid is not None and gid is not None:  # the kernel's sockets go here

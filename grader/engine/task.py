@@ -126,6 +126,8 @@ class AssignmentPlan:
     labels: judge.LabelSource | None = None  # None: the worker's own grader.data
     engine: str = ""
     preload: tuple[str, ...] = ()  # libraries a zygote imports once (empty: cold kernels)
+    # the sealed datasets' files, computed once by the grading process (none: each worker's own)
+    sealed: Mapping[str, bytes] = field(default_factory=dict)
 
     @property
     def fingerprint_base(self) -> str:
@@ -323,7 +325,7 @@ def grade_files(
         sources = Path(scratch) / "source"
         sources.mkdir()
         bench = Workbench(
-            sandbox=Sandbox(plan.options.policy, capabilities),
+            sandbox=Sandbox(plan.options.policy, capabilities, plan.sealed),
             trusted_prefixes=trusted_prefixes(),
             device=expected_device(),
             labels=plan.labels or FixedLabels(),

@@ -16,15 +16,18 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from nbgrader.api import Gradebook
 
+from grader import data
 from grader.course import run_nbgrader
 from grader.engine import cli as engine_cli
 from grader.engine.autograde import GradingSession, load_course, prepare
 from grader.engine.feedback import write_feedback
 from grader.engine.gradebook import recorded_scores
 from grader.engine.sandbox import SandboxPolicy
+from grader.engine.sealed import SEALED_DATASETS
 from tests.support.engine import options, submit, tool_env, toy_labels
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
@@ -276,3 +279,15 @@ def test_a_session_runs_a_missing_reference_forked_and_it_matches_a_cold_run(
     ran = [r.getMessage() for r in caplog.records if "running the reference" in r.getMessage()]
     assert not ran, "a second session of the same context ran the cached reference again"
     assert json.loads((course / "autograded/good/demo/results.json").read_text())["score"] == 7
+
+
+def test_the_plan_carries_the_sealed_files_and_hidden_labels_computed_once(course: Path) -> None:
+    """Workers load no dataset: the plan brings the sealed files of the policy's datasets and,
+    unless labels are given, those datasets' hidden labels to judge by."""
+    plan = prepare(load_course(course), "demo", options()).plan
+    assert sorted(plan.sealed) == sorted(SEALED_DATASETS)
+    assert plan.sealed["iris"] == data.sealed_bytes("iris")
+    assert plan.labels is not None
+    assert np.array_equal(plan.labels("digits"), data.hidden_split("digits").y)
+    given = prepare(load_course(course), "demo", options(), labels=toy_labels).plan
+    assert given.labels is toy_labels and sorted(given.sealed) == sorted(SEALED_DATASETS)

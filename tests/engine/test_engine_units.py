@@ -29,7 +29,7 @@ from grader.engine.sandbox import (
     ensure_user,
     processes_of,
 )
-from grader.engine.sealed import SEALED_DATASETS, write_sealed
+from grader.engine.sealed import SEALED_DATASETS, sealed_files, write_sealed
 from grader.engine.submission import (
     MasterCell,
     MasterNotebook,
@@ -326,6 +326,25 @@ def test_sealed_folder_is_read_only_and_holds_no_hidden_labels(tmp_path) -> None
     with np.load(folder / "iris.npz", allow_pickle=False) as archive:
         assert "hidden_y" not in archive.files and archive["hidden_x"].shape == (30, 4)
     assert SEALED_DATASETS == ("iris", "digits", "blobs")  # mnist is not sealed by default
+
+
+def test_sealed_files_computed_once_are_written_as_they_are(tmp_path, monkeypatch) -> None:
+    """A worker writes the files the plan brings and computes only a dataset it lacks."""
+    computed = sealed_files(("iris", "digits"))
+    sealed_here = []
+    seal = data.seal
+    monkeypatch.setattr(
+        data, "seal", lambda name, folder: sealed_here.append(name) or seal(name, folder)
+    )
+    folder = tmp_path / "sealed"
+    assert write_sealed(folder, ("iris", "digits", "blobs"), computed) == (
+        "iris",
+        "digits",
+        "blobs",
+    )
+    assert sealed_here == ["blobs"]
+    assert (folder / "digits.npz").read_bytes() == computed["digits"]
+    assert (folder / "iris.npz").stat().st_mode & 0o777 == 0o444
 
 
 def test_bundled_dataset_files_are_found_for_masking() -> None:
