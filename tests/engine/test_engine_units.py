@@ -332,9 +332,9 @@ def test_sealed_files_computed_once_are_written_as_they_are(tmp_path, monkeypatc
     """A worker writes the files the plan brings and computes only a dataset it lacks."""
     computed = sealed_files(("iris", "digits"))
     sealed_here = []
-    seal = data.seal
+    sealed_bytes = data.sealed_bytes
     monkeypatch.setattr(
-        data, "seal", lambda name, folder: sealed_here.append(name) or seal(name, folder)
+        data, "sealed_bytes", lambda name: sealed_here.append(name) or sealed_bytes(name)
     )
     folder = tmp_path / "sealed"
     assert write_sealed(folder, ("iris", "digits", "blobs"), computed) == (
