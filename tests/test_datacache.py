@@ -1,0 +1,72 @@
+"""The datasets' splits in the user's disk cache: computed once, read by later processes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from grader import datacache
+
+CACHED = ("iris", "digits", "blobs")
+
+#: Loads every cached dataset in a fresh process and prints whether scikit-learn was imported,
+#: then a digest of every array (values, dtype and shape) and the class names.
+LOAD = """
+import hashlib, sys
+from grader import data
+digest = hashlib.sha256()
+for name in NAMES:
+    train, valid, hidden, classes = data._splits(name)
+    for array in (train.x, train.y, valid.x, valid.y, hidden.x, hidden.y):
+        assert not array.flags.writeable
+        digest.update(array.tobytes() + str((array.dtype, array.shape)).encode())
+    digest.update(repr(classes).encode())
+print("sklearn" in sys.modules, digest.hexdigest())
+""".replace("NAMES", repr(CACHED))
+
+
+def _load(cache_home: Path) -> tuple[bool, str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD], env=env, capture_output=True, text=True, check=True
+    )
+    imported, digest = done.stdout.split()
+    return imported == "True", digest
+
+
+def test_a_later_process_reads_the_splits_without_scikit_learn(tmp_path: Path) -> None:
+    imported_first, computed = _load(tmp_path)
+    assert imported_first, "the first process computes the splits with scikit-learn"
+    folder = tmp_path / "frameworks-grader"
+    assert sorted(p.name.split("-")[0] for p in folder.iterdir()) == sorted(CACHED)
+    imported_later, read = _load(tmp_path)
+    assert not imported_later, "a later process should read the cache, not compute"
+    assert read == computed
+
+
+def test_a_damaged_cache_file_is_computed_again_and_replaced(tmp_path: Path) -> None:
+    _, computed = _load(tmp_path)
+    for path in (tmp_path / "frameworks-grader").iterdir():
+        path.write_bytes(b"not an npz file")
+    imported, again = _load(tmp_path)
+    assert imported and again == computed
+    imported, read = _load(tmp_path)  # the damaged files were written anew
+    assert not imported and read == computed
+
+
+def test_the_cache_is_the_users_own(tmp_path: Path) -> None:
+    _load(tmp_path)
+    folder = tmp_path / "frameworks-grader"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o600}
+    assert not list(folder.glob("*.tmp"))
+
+
+def test_the_key_follows_the_dataset_and_the_code() -> None:
+    key = datacache.cache_key("iris", b"code")
+    assert key == datacache.cache_key("iris", b"code")
+    assert key != datacache.cache_key("digits", b"code")
+    assert key != datacache.cache_key("iris", b"code, changed")
