@@ -10,7 +10,9 @@ Every dataset here has three parts:
 Splits are stratified and drawn with fixed seeds, so the same indices come out on every
 machine; the validation and hidden splits are shared out by difficulty too, so that a bar met
 on one means the same on the other (:func:`_stratified_split`). Their sizes are in
-``docs/thresholds.md``.
+``docs/thresholds.md``. The splits of the small datasets are computed once per user and kept in
+the user's disk cache (:mod:`grader.datacache`): a later process reads them without importing
+scikit-learn.
 
 28x28 MNIST-format data is read with a real IDX/npz loader from, in order: the path in the
 ``GRADER_MNIST_PATH`` environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``)
