@@ -2,7 +2,9 @@
 
 To stay cheap, the assignment ``slice`` is the source of ``frameworks/IntroPyTorch.ipynb`` cut
 after its device exercise: the real test cells, ``grader.checks`` and evidence, a few seconds a
-kernel. One reference run, one grading run for all students.
+kernel. One grading run for all students, the reference's included, in kernels forked from the
+session's zygote, as ``grader autograde`` grades by default (the cold path is the adversarial
+and red-team suites' to attack as well).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.engine.autograde import load_course, prepare
+from grader.engine.autograde import autograde, load_course
 from grader.engine.kernel import Timeouts
 from tests.support import ROOT
 from tests.support.engine import generate, options, shared_once
@@ -109,12 +111,12 @@ def _grade_all(folder: Path) -> None:
         folder = root / "submitted" / student / "slice"
         folder.mkdir(parents=True)
         nbformat.write(copy, folder / "IntroPyTorch.ipynb")
-    course = load_course(root)
-    context = prepare(course, "slice", options(timeouts=Timeouts(cell=60, notebook=240)))
-    import grader.engine.autograde as ag
-
-    for student in course.students("slice"):
-        ag.grade_submission(context, student)
+    # as `grader autograde --serial` grades: kernels forked from the session's zygote
+    progress = autograde(
+        load_course(root), "slice", options(timeouts=Timeouts(cell=60, notebook=240))
+    )
+    states = {student: row.state for student, row in progress.rows.items()}
+    assert states == dict.fromkeys(STUDENTS, "graded"), states
 
 
 def _score(document: dict, test: str) -> float:
