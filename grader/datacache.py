@@ -59,14 +59,14 @@ def _path(name: str, key: str) -> Path:
 def read(name: str, key: str) -> tuple[Arrays, tuple[str, ...]] | None:
     """The cached arrays and class names of ``name`` under ``key``; None when there are none
     (or the file cannot be read: it is then computed again and written anew)."""
-    path = _path(name, key)
-    if not path.is_file():
-        return None
     try:
+        path = _path(name, key)
+        if not path.is_file():
+            return None
         with np.load(path, allow_pickle=False) as archive:
             tx, ty, vx, vy, hx, hy, classes = (archive[k] for k in KEYS)
-    except (OSError, ValueError, KeyError) as error:
-        log.warning("cached splits %s are unreadable (%s); computing them again", path, error)
+    except (OSError, RuntimeError, ValueError, KeyError) as error:  # RuntimeError: no home
+        log.warning("cached splits of %s are unreadable (%s); computing them", name, error)
         return None
     return (tx, ty, vx, vy, hx, hy), tuple(str(c) for c in classes)
 
@@ -74,18 +74,18 @@ def read(name: str, key: str) -> tuple[Arrays, tuple[str, ...]] | None:
 def write(name: str, key: str, splits: Sequence[np.ndarray], classes: Sequence[str]) -> None:
     """Store the splits of ``name`` under ``key`` (atomically: a reader sees the whole file or
     none). A cache that cannot be written is logged and left: the splits were computed."""
-    folder = cache_folder()
+    arrays = dict(zip(KEYS, [*splits, np.asarray(classes, dtype=str)], strict=True))
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
     try:
+        folder = cache_folder()
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        arrays = dict(zip(KEYS, [*splits, np.asarray(classes, dtype=str)], strict=True))
-        buffer = io.BytesIO()
-        np.savez(buffer, allow_pickle=False, **arrays)
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".tmp", delete=False) as stream:
-            written = Path(stream.name)
-            stream.write(buffer.getvalue())
+        descriptor, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
         try:
-            os.replace(written, _path(name, key))
+            with os.fdopen(descriptor, "wb") as stream:
+                stream.write(buffer.getvalue())
+            os.replace(temporary, _path(name, key))
         finally:
-            written.unlink(missing_ok=True)  # gone once replaced; left only by a failure
-    except OSError as error:
-        log.warning("could not cache the splits of %s in %s: %s", name, folder, error)
+            Path(temporary).unlink(missing_ok=True)  # gone once replaced; left by a failure
+    except (OSError, RuntimeError) as error:  # RuntimeError: no home folder to cache in
+        log.warning("could not cache the splits of %s: %s", name, error)

@@ -70,3 +70,12 @@ def test_the_key_follows_the_dataset_and_the_code() -> None:
     assert key == datacache.cache_key("iris", b"code")
     assert key != datacache.cache_key("digits", b"code")
     assert key != datacache.cache_key("iris", b"code, changed")
+
+
+def test_no_place_to_cache_still_loads(tmp_path: Path) -> None:
+    """A cache folder that cannot be made (here: below a file) is a miss every time, no error."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    _, computed = _load(tmp_path)
+    imported, again = _load(blocker)
+    assert imported and again == computed
