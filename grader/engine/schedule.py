@@ -86,7 +86,9 @@ def dask_client(options: ClusterOptions) -> Iterator[object]:
                 n_workers=workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # no dashboard is installed; the scheduler's HTTP routes (health) on a free
+                # local port, not 8787, which another cluster on the machine may hold
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR,
                 preload=[GRADING_MODULE],  # imported while the workers start, not in a task
             ) as cluster,

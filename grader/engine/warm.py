@@ -127,6 +127,8 @@ def stop_zygote(process: subprocess.Popen[str], path: Path) -> None:
     """Stop the zygote (its kernels end with their own clients) and remove its folder."""
     process.kill()
     process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
     shutil.rmtree(path.parent, ignore_errors=True)
 
 

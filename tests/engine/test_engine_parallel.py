@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -165,6 +166,22 @@ class ExplodingLabels(FixedLabels):
         raise RuntimeError("the label store is offline")
 
 
+@pytest.fixture
+def dashboard_port_taken() -> Iterator[None]:
+    """Dask's default dashboard port held, as another cluster on the machine would hold it."""
+    with socket.socket() as taken:
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:  # held already, which is as good
+            pass
+        yield
+
+
+# a local cluster's scheduler does not reach for port 8787 (a warning, and a clash with any
+# other cluster on the machine): the warning would fail the test here
+@pytest.mark.filterwarnings("error:Port 8787")
+@pytest.mark.usefixtures("dashboard_port_taken")
 def test_judge_errors_are_recorded_not_zeros_and_a_rerun_grades_them(course: Path) -> None:
     submit(course, "a")
     submit(course, "b", {"answer_double": WRONG_DOUBLE})
