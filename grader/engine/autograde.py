@@ -36,7 +36,7 @@ import nbformat
 from grader import __version__
 from grader.course import Course, load_course
 from grader.engine import gradebook as gb
-from grader.engine import judge
+from grader.engine import judge, scratch
 from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
 from grader.engine.reference import Reference, cached_or_pending, load_or_run
@@ -313,6 +313,7 @@ class GradingSession:
 
     def __enter__(self) -> GradingSession:
         plan, cluster = self.context.plan, self.cluster
+        scratch.sweep()  # what graders killed on this machine left (students' files)
         try:
             if cluster is None:  # in this process, one after the other
                 self._socket = self._stack.enter_context(_warm(plan))

@@ -31,7 +31,6 @@ import signal
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager, suppress
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.data import SEALED_ENV
+from grader.engine import scratch
 from grader.engine.launcher import NAMESPACES, Exposed, Hidden, ResourceLimits, SandboxSettings
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
 
@@ -428,7 +428,7 @@ class Sandbox:
         except BaseException:
             stack.close()
             raise
-        runtime = Path(tempfile.mkdtemp(prefix="grader-kernel-"))
+        runtime = scratch.make("kernel")
         sealed = runtime / "sealed"
         try:
             stage = self._stage(runtime, files)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from grader.engine.outputs import OutputLimits
 from grader.engine.reference import Reference
 from grader.engine.results import NotebookSummary, SubmissionResults, TestResult
 from grader.engine.sandbox import Sandbox, SandboxPolicy, interpreter_paths, probe
+from grader.engine.scratch import folder as scratch_folder
 from grader.engine.submission import (
     MAX_NOTEBOOK_BYTES,
     MasterNotebook,
@@ -318,11 +318,11 @@ def grade_files(
     capabilities = probe(plan.options.policy)
     if plan.options.policy.enabled:
         capabilities.require()
-    with tempfile.TemporaryDirectory(prefix="grader-submission-") as scratch:
-        folder = Path(scratch) / "submission"
+    with scratch_folder("submission") as scratch:
+        folder = scratch / "submission"
         folder.mkdir()
         stage_files(folder, files)
-        sources = Path(scratch) / "source"
+        sources = scratch / "source"
         sources.mkdir()
         bench = Workbench(
             sandbox=Sandbox(plan.options.policy, capabilities, plan.sealed),

@@ -22,11 +22,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from distributed.diagnostics.plugin import WorkerPlugin
+
+from grader.engine import scratch
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def start_zygote(
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start a zygote importing ``modules``; returns the process and its socket's path. The
     zygote dies with the thread that calls this, so call it from a long-lived one."""
-    folder = Path(tempfile.mkdtemp(prefix="grader-zygote-"))
+    folder = scratch.make("zygote")
     folder.chmod(0o700)  # only the grader reaches the socket (kernels do not even see /tmp)
     process = subprocess.Popen(
         [sys.executable, str(ZYGOTE), str(folder / "socket"), *modules],
@@ -162,7 +163,9 @@ class ZygotePlugin(WorkerPlugin):
         self._running: tuple[subprocess.Popen[str], Path] | None = None
 
     async def setup(self, worker: object) -> None:
-        """Start the zygote (called by Dask on each worker)."""
+        """Start the zygote (called by Dask on each worker), after removing the scratch folders
+        of graders killed on this machine before."""
+        scratch.sweep()
         self._running = start_zygote(self.modules, self.env)
         loop = asyncio.get_running_loop()
         # the grading code's imports (seconds) overlap the zygote's, not the first submission

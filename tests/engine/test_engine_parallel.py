@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -303,13 +304,23 @@ def _wait(condition, seconds: float) -> bool:
     return condition()
 
 
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A folder with a short path, for a grader's TMPDIR: the kernels' and the zygote's Unix
+    sockets live below it, and pytest's own folders leave too little of a socket path's 107
+    bytes (``grader.engine.scratch``)."""
+    with tempfile.TemporaryDirectory(prefix="gt-") as made:
+        yield Path(made)
+
+
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
-def test_killing_the_grader_leaves_no_process(course: Path, tmp_path: Path, how: int) -> None:
+def test_killing_the_grader_leaves_no_process(
+    course: Path, tmp_path: Path, short_tmp: Path, how: int
+) -> None:
     for student in ("s1", "s2", "s3"):
         submit(course, student, {"answer_double": SLEEPER})
     mark = f"grader-test-{uuid.uuid4().hex}"
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    scratch = short_tmp
     env = {
         "PATH": "/usr/bin:/bin",  # the README's `.venv/bin/grader`, environment not activated
         "HOME": str(tmp_path),
@@ -372,12 +383,12 @@ def _stop(*processes: subprocess.Popen) -> None:
 
 
 @pytest.fixture
-def blind_cluster(course: Path, tmp_path: Path) -> Iterator[str]:
+def blind_cluster(course: Path, tmp_path: Path, short_tmp: Path) -> Iterator[str]:
     """A Dask scheduler, and one worker in a mount namespace with an empty tmpfs over the
     course folder: the worker cannot see the course. Yields the scheduler's address."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         pytest.skip("needs root and unshare to hide the course folder from the worker")
-    env = {**tool_env(), "TMPDIR": str(tmp_path)}
+    env = {**tool_env(), "TMPDIR": str(short_tmp)}
     scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", env)
     hide = f"mount -t tmpfs -o size=1m tmpfs {course} && exec {DASK} worker {address} "
     hide += "--nworkers 1 --nthreads 1 --no-dashboard"
@@ -463,13 +474,13 @@ def _grading_thread(
 
 
 def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
-    course: Path, tmp_path: Path
+    course: Path, tmp_path: Path, short_tmp: Path
 ) -> None:
     for student in ("s1", "s2", "s3"):
         submit(course, student, {"answer_double": slow_double(4)})
     scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
     marks = {name: f"grader-test-{name}-{uuid.uuid4().hex}" for name in ("doomed", "kept")}
-    scratch = {name: tmp_path / name for name in marks}
+    scratch = {name: short_tmp / name for name in marks}
     workers = {
         name: _dask_worker(address, scratch[name], marks[name], tmp_path / f"{name}.log")
         for name in marks
@@ -513,6 +524,7 @@ def test_a_killed_worker_takes_its_kernels_and_the_class_still_completes(
 def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
     course: Path,
     tmp_path: Path,
+    short_tmp: Path,
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
     resubmits: int,
@@ -528,7 +540,7 @@ def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
         submit(course, student, {"answer_double": slow_double(3)})
     scheduler, address = _dask_scheduler(tmp_path / "scheduler.log", tool_env())
     mark = f"grader-test-{uuid.uuid4().hex}"
-    worker = _dask_worker(address, tmp_path / "scratch", mark, tmp_path / "worker.log")
+    worker = _dask_worker(address, short_tmp / "scratch", mark, tmp_path / "worker.log")
     progress = Progress(total=0, live=False)
     errors: list[BaseException] = []
     grading = _grading_thread(course, address, progress, errors)
@@ -536,7 +548,7 @@ def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
         with Client(address, timeout=60) as client:
             client.wait_for_workers(1, timeout=120)
             grading.start()
-            assert _wait(lambda: _kernels(tmp_path / "scratch") >= 1, 180), "no kernel started"
+            assert _wait(lambda: _kernels(short_tmp / "scratch") >= 1, 180), "no kernel started"
             held = {key for keys in client.has_what().values() for key in keys}
             plans = [key for key in held if not str(key).startswith("grade-")]
             assert len(plans) == 1, held
@@ -545,7 +557,7 @@ def test_a_plan_the_cluster_forgets_is_scattered_again_and_the_class_completes(
         assert not grading.is_alive(), "grading did not finish after the plan was forgotten"
     finally:
         _stop(worker, scheduler)
-        for pid in _ours(mark, tmp_path / "scratch"):
+        for pid in _ours(mark, short_tmp / "scratch"):
             os.kill(pid, signal.SIGKILL)
         grading.join(timeout=60)
     assert not errors, errors

@@ -225,12 +225,19 @@ def test_bad_submissions_are_kept_and_explained(hub: Classroom) -> None:
     assert len([e for e in hub.ledger() if e.student in ("hub-eli", "hub-fay", "hub-gil")]) == 3
 
 
+def _scratch_of(pids: list[int]) -> list[Path]:
+    """The engine's scratch folders (``grader.engine.scratch``) named after these processes."""
+    where = Path(tempfile.gettempdir())
+    return [path for pid in pids for path in where.glob(f"grader-*-{pid}-*")]
+
+
 def test_a_killed_service_grades_what_is_missing(hub: Classroom) -> None:
     fetch_and_submit(hub, "hub-hal")
     hub.wait_for("hub-hal", {"grading"})
     (old,) = [p for p in marked(SETTINGS_ENV, str(hub.settings.path)) if _is_service(p)]
     children = marked(SERVICE_ENV, str(hub.settings.path))
     assert children, "the service's workers carry its mark"
+    assert _scratch_of([old]), "the service's zygote has its folder"
     os.kill(old, signal.SIGKILL)
     entries = hub.wait_for("hub-hal", RELEASED)
     assert [(e.state, e.score) for e in entries] == [("released_public", 9)]
@@ -238,6 +245,8 @@ def test_a_killed_service_grades_what_is_missing(hub: Classroom) -> None:
     assert new != old
     left = [p for p in children if Path(f"/proc/{p}").exists()]
     assert left == [], "the killed service's workers and zygote are ended"
+    # the service that took over removed what the killed one had in the temporary folder
+    assert _scratch_of([old, *children]) == []
     log = hub.settings.service_log.read_text()
     assert "are graded again" in log
     # the cluster has the size the classroom was given (grader hub --grading-workers)
