@@ -22,7 +22,6 @@ import tempfile
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,8 +30,8 @@ log = logging.getLogger(__name__)
 #: Arrays of one cached file: the three splits and the class names.
 KEYS = ("train_x", "train_y", "valid_x", "valid_y", "hidden_x", "hidden_y", "classes")
 
-if TYPE_CHECKING:  # an alias at run time would be a callable the kernel's tamper probe flags
-    Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: The six arrays of the three splits: x and y of train, valid and hidden.
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 def cache_folder() -> Path:

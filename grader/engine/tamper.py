@@ -10,7 +10,8 @@ code ran and names what changed:
 - custom exception handlers (``set_custom_exc``) and event callbacks from notebook code;
 - ``showtraceback`` and other shell methods replaced (on the instance or the class);
 - common functions (``numpy.allclose``, ``torch.allclose``, ``grader.checks`` ...) replaced by
-  code that does not come from an installed package;
+  code that does not come from an installed package, or the project's functions and classes
+  replaced by classes of the notebook's own (a type alias is judged by what it stands for);
 - a trace function installed with ``sys.settrace``.
 
 The probe runs inside the untrusted kernel, so a determined student can fool it; a missing or
@@ -103,6 +104,29 @@ def probe(trusted, watched, methods):
     def name_of(f):
         return getattr(f, "__module__", "?") + "." + getattr(f, "__qualname__", type(f).__name__)
 
+    def module_trusted(name):
+        if not isinstance(name, str) or name == "__main__":  # the notebook's own code
+            return False
+        if name == "builtins" or name in sys.builtin_module_names:
+            return True
+        path = getattr(sys.modules.get(name), "__file__", None)
+        return isinstance(path, str) and any(path.startswith(p) for p in trusted)
+
+    def attribute_ok(f):
+        # a class by the module that defines it; an alias (list[int], typing.Optional[int]) by
+        # what it stands for; anything else callable by its code
+        if isinstance(f, type):
+            return module_trusted(getattr(f, "__module__", None))
+        if isinstance(f, types.GenericAlias) or type(f).__module__ == "typing":
+            stands_for = getattr(f, "__origin__", None)
+            return stands_for is None or attribute_ok(stands_for)
+        return ok(f)
+
+    def replacement(f):
+        if isinstance(f, type):
+            return "class %s of module %s" % (f.__qualname__, getattr(f, "__module__", "?"))
+        return "code from %s" % origin(f)
+
     found = []
     for module, attr in watched:
         mod = sys.modules.get(module)
@@ -120,8 +144,8 @@ def probe(trusted, watched, methods):
                 found.append("module %s is not the installed one" % module)
                 continue
             for attr, f in list(vars(mod).items()):
-                if callable(f) and not isinstance(f, type) and not ok(f):
-                    found.append("%s.%s replaced by code from %s" % (module, attr, origin(f)))
+                if callable(f) and not attribute_ok(f):
+                    found.append("%s.%s replaced by %s" % (module, attr, replacement(f)))
     for name in methods:
         if name in vars(ip):
             found.append("shell.%s replaced on the instance" % name)

@@ -148,6 +148,12 @@ STUDENTS = {
         "ev.to_payload = lambda e: {'format': 1, 'check': e.check, 'kind': e.kind,"
         " 'values': {}, 'expect': {}}\n" + WRONG_DOUBLE
     },
+    "checks_class": {  # the same forgery by a class of the notebook's own
+        "answer_double": "import grader.evidence as ev\n"
+        "class Payload(dict):\n    def __init__(self, e):\n"
+        "        super().__init__(format=1, check=e.check, kind=e.kind, values={}, expect={})\n"
+        "ev.to_payload = Payload\n" + WRONG_DOUBLE
+    },
     "always_equal": {"answer_double": ALWAYS_EQUAL},
     "exit_mid": {"answer_devices": "def devices():\n    import os\n    os._exit(3)\n"},
     "sys_exit": {
@@ -326,6 +332,7 @@ def test_fake_evidence_earns_nothing(graded, student: str) -> None:
         ("custom_exc", "custom exception handler"),
         ("allclose", "numpy.allclose replaced"),
         ("checks_patch", "grader.evidence.to_payload replaced"),
+        ("checks_class", "grader.evidence.to_payload replaced by class Payload of module __main__"),
         ("always_equal", "compare equal to anything"),
     ],
 )
