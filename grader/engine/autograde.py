@@ -73,6 +73,7 @@ __all__ = [
     "GradingOptions",
     "GradingSession",
     "autograde",
+    "autograde_all",
     "grade_submission",
     "load_course",
     "prepare",
@@ -298,52 +299,86 @@ def grade_submission(context: GradingContext, student: str) -> SubmissionResults
 
 
 class GradingSession:
-    """One assignment kept ready to grade: the zygote (and the local Dask cluster) start once
-    and stay warm between batches, so that a service grading submissions as they arrive pays
-    the libraries' imports once; the references not cached yet run as it starts, in kernels
-    forked from that zygote. A context manager; :func:`autograde` is one batch of it."""
+    """Assignments of a course kept ready to grade: one zygote, which imports the libraries of
+    every assignment given, and one local Dask cluster start once and stay warm between
+    batches, so that a service grading submissions as they arrive, or an instructor grading
+    several assignments at once, pays the imports once; the references not cached yet run as
+    it starts, in kernels forked from that zygote. A context manager; :func:`autograde` and
+    :func:`autograde_all` are one batch of it.
 
-    def __init__(self, context: GradingContext, cluster: ClusterOptions | None = None) -> None:
-        self.context = context
+    The assignments share the grading options of the first (its thread budget above all: the
+    zygote imports the libraries with it).
+    """
+
+    def __init__(
+        self,
+        contexts: GradingContext | Sequence[GradingContext],
+        cluster: ClusterOptions | None = None,
+    ) -> None:
+        chosen = [contexts] if isinstance(contexts, GradingContext) else list(contexts)
+        if not chosen:
+            raise ValueError("a grading session needs at least one assignment")
+        self.contexts = {context.assignment: context for context in chosen}
         self.cluster = cluster
         self._stack = contextlib.ExitStack()
         self._socket: Callable[[], str | None] = lambda: None
         self._client: object | None = None
-        self._plan = context.plan
+        self._plans = {assignment: c.plan for assignment, c in self.contexts.items()}
+
+    @property
+    def context(self) -> GradingContext:
+        """The context of a session of one assignment (see :meth:`context_of`)."""
+        return self.context_of(None)
+
+    def context_of(self, assignment: str | None) -> GradingContext:
+        """The named assignment's context, or the only one's when ``assignment`` is None.
+
+        Raises ValueError for an assignment the session does not grade, or for None in a
+        session of several: grading the wrong assignment must not happen quietly.
+        """
+        if assignment is None and len(self.contexts) == 1:
+            (only,) = self.contexts.values()
+            return only
+        if assignment not in self.contexts:
+            held = ", ".join(self.contexts)
+            raise ValueError(f"name an assignment of this grading session ({held}): {assignment}")
+        return self.contexts[assignment]
 
     def __enter__(self) -> GradingSession:
-        plan, cluster = self.context.plan, self.cluster
+        plans, cluster = list(self._plans.values()), self.cluster
+        preload = tuple(dict.fromkeys(module for plan in plans for module in plan.preload))
+        threads = plans[0].options.threads_per_kernel
         scratch.sweep()  # what graders killed on this machine left (students' files)
         try:
             if cluster is None:  # in this process, one after the other
-                self._socket = self._stack.enter_context(_warm(plan))
+                self._socket = self._stack.enter_context(_warm(preload, threads))
             elif cluster.scheduler is None:  # a local cluster: its zygote imports as it starts
-                threads = plan.options.threads_per_kernel or max(
-                    1, (os.cpu_count() or 1) // cluster.local_workers()
-                )
-                plan = _with_threads(plan, threads)
-                self._socket = self._stack.enter_context(_warm(plan))
+                threads = threads or max(1, (os.cpu_count() or 1) // cluster.local_workers())
+                self._socket = self._stack.enter_context(_warm(preload, threads))
                 self._client = self._stack.enter_context(dask_client(cluster))
             else:  # an existing cluster: one zygote per worker
                 client = self._stack.enter_context(dask_client(cluster))
-                if plan.options.threads_per_kernel is None:
-                    plan = _with_threads(plan, fitting_threads(client))
-                if plan.preload:
-                    env = thread_environment(plan.options.threads_per_kernel)
-                    client.register_plugin(ZygotePlugin(plan.preload, env))  # type: ignore[attr-defined]
+                if threads is None:
+                    threads = fitting_threads(client)
+                if preload:
+                    env = thread_environment(threads)
+                    client.register_plugin(ZygotePlugin(preload, env))  # type: ignore[attr-defined]
                     self._stack.callback(  # the cluster keeps no zygote of ours
                         client.unregister_worker_plugin,  # type: ignore[attr-defined]
                         PLUGIN_NAME,
                     )
                 self._client = client
+            if threads is not None:
+                log.info("numeric threads per kernel: %d", threads)
             # the references not cached yet run now, forked from the zygote like the students
-            env = thread_environment(plan.options.threads_per_kernel)
-            self.context = complete_references(self.context, env, self._socket())
-            plan = dataclasses.replace(plan, references=self.context.plan.references)
+            env = thread_environment(threads)
+            for assignment, context in self.contexts.items():
+                context = complete_references(context, env, self._socket())
+                self.contexts[assignment] = context
+                self._plans[assignment] = _with_threads(context.plan, threads)
         except BaseException:
             self._stack.close()
             raise
-        self._plan = plan
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -354,34 +389,40 @@ class GradingSession:
         cold (no zygote, or it could not start)."""
         return self._socket() is not None
 
-    def outcomes(self, items: Mapping[str, Pending]) -> Iterator[GradedSubmission | GradingFailure]:
-        """Grade ``items``, yielding each outcome as it finishes (unreadable ones first)."""
+    def outcomes(
+        self, items: Mapping[str, Pending], assignment: str | None = None
+    ) -> Iterator[GradedSubmission | GradingFailure]:
+        """Grade ``items`` of an assignment (the only one when None), yielding each outcome
+        as it finishes (unreadable ones first)."""
+        plan = self._plans[self.context_of(assignment).assignment]
         for item in items.values():
             if item.unreadable:
-                yield unreadable(self._plan, item.student, item.unreadable)
+                yield unreadable(plan, item.student, item.unreadable)
         runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
         if not runnable:
             return
         if self._client is None:
             for student, (files, fp) in runnable.items():
                 try:
-                    yield grade_files(self._plan, student, files, fp, self._socket())
+                    yield grade_files(plan, student, files, fp, self._socket())
                 except Exception as error:
                     yield GradingFailure(
                         student, f"{type(error).__name__}: {error}", traceback.format_exc()
                     )
             return
-        yield from run_tasks(self._client, self._plan, runnable, self._socket())
+        yield from run_tasks(self._client, plan, runnable, self._socket())
 
     def grade(
         self,
         students: Sequence[str] | None = None,
         progress: Progress | None = None,
         on_result: Callable[[Row], None] | None = None,
+        assignment: str | None = None,
     ) -> Progress:
-        """Grade the submissions of the session's assignment (all, or ``students``), recording
-        each as it finishes; one submission's failure never stops the others."""
-        context = self.context
+        """Grade the submissions of an assignment of the session (the only one when None): all,
+        or those of ``students`` who submitted it, recording each as it finishes; one
+        submission's failure never stops the others."""
+        context = self.context_of(assignment)
         course, assignment = context.course, context.assignment
         chosen = list(students) if students else course.students(assignment)
         items: dict[str, Pending] = {}
@@ -404,7 +445,7 @@ class GradingSession:
             else:
                 items[student] = item
         try:
-            for outcome in self.outcomes(items):
+            for outcome in self.outcomes(items, assignment):
                 if isinstance(outcome, GradingFailure):
                     try:
                         record_failure(context, outcome)
@@ -424,20 +465,22 @@ class GradingSession:
         return report
 
 
-def _with_threads(plan: AssignmentPlan, threads: int) -> AssignmentPlan:
-    """The plan with a numeric-thread budget per kernel (a share of each machine's cores)."""
-    log.info("numeric threads per kernel: %d", threads)
+def _with_threads(plan: AssignmentPlan, threads: int | None) -> AssignmentPlan:
+    """The plan with the session's numeric-thread budget per kernel (a share of each
+    machine's cores); as it is when the session sets none."""
+    if threads is None or threads == plan.options.threads_per_kernel:
+        return plan
     options = dataclasses.replace(plan.options, threads_per_kernel=threads)
     return dataclasses.replace(plan, options=options)
 
 
 @contextlib.contextmanager
-def _warm(plan: AssignmentPlan) -> Iterator[Callable[[], str | None]]:
-    """This process's zygote for the plan's libraries, started now (none for cold kernels)."""
-    if not plan.preload:
+def _warm(preload: tuple[str, ...], threads: int | None) -> Iterator[Callable[[], str | None]]:
+    """This process's zygote for these libraries, started now (none for cold kernels)."""
+    if not preload:
         yield lambda: None
         return
-    with zygote(plan.preload, thread_environment(plan.options.threads_per_kernel)) as ready:
+    with zygote(preload, thread_environment(threads)) as ready:
         yield ready
 
 
@@ -460,3 +503,28 @@ def autograde(
     context = prepare(course, assignment, options, labels=labels, run_references=False)
     with GradingSession(context, cluster) as session:
         return session.grade(students, progress, on_result)
+
+
+def autograde_all(
+    course: Course,
+    assignments: Sequence[str],
+    options: GradingOptions,
+    students: Sequence[str] | None = None,
+    cluster: ClusterOptions | None = None,
+    progress_for: Callable[[str], Progress] | None = None,
+    labels: judge.LabelSource | None = None,
+) -> dict[str, Progress]:
+    """Grade several assignments of a course in one session, one assignment after the other:
+    one zygote imports the libraries of them all and one cluster serves them all, where
+    :func:`autograde` for each would start both again. ``students`` (default: every student)
+    applies to each assignment; a student with no submission of one is left out of it.
+    ``progress_for(assignment)`` gives the progress to report an assignment's grading on, as
+    its turn comes. Returns each assignment's progress, in the order given."""
+    chosen = list(dict.fromkeys(assignments))
+    contexts = [prepare(course, a, options, labels=labels, run_references=False) for a in chosen]
+    done: dict[str, Progress] = {}
+    with GradingSession(contexts, cluster) as session:
+        for assignment in chosen:
+            progress = progress_for(assignment) if progress_for else None
+            done[assignment] = session.grade(students, progress, assignment=assignment)
+    return done

@@ -1,6 +1,6 @@
 """Commands of grader.engine (registered on the top-level ``grader`` parser).
 
-``grader autograde ASSIGNMENT`` grades submissions in the sandbox and writes the gradebook,
+``grader autograde ASSIGNMENT...`` grades submissions in the sandbox and writes the gradebook,
 ``autograded/`` and ``results.json``; ``grader feedback ASSIGNMENT`` writes HTML feedback
 without the hidden tests. Both are thin: the work is in :mod:`grader.engine.autograde` and
 :mod:`grader.engine.feedback`.
@@ -43,7 +43,7 @@ def run_autograde(args: argparse.Namespace) -> int:
     cluster) reach the top-level handler of ``grader`` (one line, exit status 2).
     """
     from grader.course import load_course
-    from grader.engine.autograde import autograde
+    from grader.engine.autograde import autograde_all
     from grader.engine.outputs import OutputLimits
     from grader.engine.progress import Progress
     from grader.engine.schedule import ClusterOptions
@@ -67,20 +67,31 @@ def run_autograde(args: argparse.Namespace) -> int:
         threads_per_kernel=args.threads,
         warm=not args.cold,
     )
-    progress = Progress(total=0)
+    several = len(args.assignments) > 1
+    progress: dict[str, Progress] = {}
+
+    def progress_for(assignment: str) -> Progress:
+        if several:
+            print(f"{assignment}:", file=sys.stderr)
+        progress[assignment] = Progress(total=0)
+        return progress[assignment]
+
     try:
         with stop_on_termination():
-            autograde(course, args.assignment, options, args.student, cluster, progress)
+            autograde_all(course, args.assignments, options, args.student, cluster, progress_for)
     except KeyboardInterrupt:
-        progress.close()
+        where = ", ".join(f"{a} {p.done}/{p.total}" for a, p in progress.items())
+        for report in progress.values():
+            report.close()
         print(
-            f"grader autograde: interrupted after {progress.done}/{progress.total} submissions; "
+            f"grader autograde: interrupted after {where or 'no'} submissions; "
             "what finished is recorded, run the command again to grade the rest",
             file=sys.stderr,
         )
         return 130
-    print(progress.summary())
-    return 1 if progress.needs_attention else 0
+    for assignment, report in progress.items():
+        print(f"{assignment}:\n{report.summary()}" if several else report.summary())
+    return 1 if any(report.needs_attention for report in progress.values()) else 0
 
 
 @contextlib.contextmanager
@@ -125,7 +136,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         description="Grade submitted notebooks in a sandbox, judge their evidence against the "
         "reference run, and write the gradebook, autograded/ and results.json.",
     )
-    auto.add_argument("assignment", metavar="ASSIGNMENT")
+    auto.add_argument(
+        "assignments",
+        nargs="+",
+        metavar="ASSIGNMENT",
+        help="one or more assignments, graded one after the other in one session (one "
+        "zygote for the libraries of them all, one cluster)",
+    )
     auto.add_argument("--root", default=".", help="course directory (default: current)")
     auto.add_argument(
         "--student", action="extend", nargs="+", metavar="ID", help="grade only these students"

@@ -23,7 +23,7 @@ from nbgrader.api import Gradebook
 from grader import data
 from grader.course import run_nbgrader
 from grader.engine import cli as engine_cli
-from grader.engine.autograde import GradingSession, load_course, prepare
+from grader.engine.autograde import GradingSession, autograde_all, load_course, prepare
 from grader.engine.feedback import write_feedback
 from grader.engine.gradebook import recorded_scores
 from grader.engine.sandbox import SandboxPolicy
@@ -182,6 +182,7 @@ def test_cli_registers_autograde_and_feedback_options() -> None:
         [
             "autograde",
             "lab",
+            "lab-he",
             "--root",
             "x",
             "--student",
@@ -193,7 +194,7 @@ def test_cli_registers_autograde_and_feedback_options() -> None:
             "50",
         ]
     )
-    assert (args.assignment, args.root, args.student) == ("lab", "x", ["a", "b"])
+    assert (args.assignments, args.root, args.student) == (["lab", "lab-he"], "x", ["a", "b"])
     assert (args.timeout_cell, args.timeout_notebook) == (5.0, 50.0)
     assert args.func is engine_cli.run_autograde
     feedback = parser.parse_args(["feedback", "lab"])
@@ -212,10 +213,14 @@ def test_kernel_runs_as_its_own_user(course: Path) -> None:
     assert text.startswith("uid ") and text.split()[1] != "0"
 
 
-def test_an_assignment_of_several_notebooks_is_graded_as_one_submission(course: Path) -> None:
+def test_an_assignment_of_several_notebooks_is_graded_as_one_submission(
+    course: Path, caplog
+) -> None:
     """Every notebook of an assignment is graded for each student (the course's ``frameworks``
     has three): results.json names each test by its notebook, the totals add up over the
-    notebooks, and a wrong answer in one notebook costs only that notebook's tests."""
+    notebooks, and a wrong answer in one notebook costs only that notebook's tests. Graded
+    beside ``demo`` in one session (:func:`autograde_all`, ``grader autograde A B``): one
+    zygote serves both assignments, each student graded in the assignments they submitted."""
     pair = course / "source" / "pair"
     pair.mkdir()
     for name in ("first", "second"):
@@ -230,10 +235,27 @@ def test_an_assignment_of_several_notebooks_is_graded_as_one_submission(course: 
         folder.mkdir(parents=True)
         shutil.copy(first, folder / "first.ipynb")
         shutil.copy(second, folder / "second.ipynb")
-    context = prepare(load_course(course), "pair", options(), labels=toy_labels)
-    import grader.engine.autograde as ag
-
-    results = {s: ag.grade_submission(context, s).to_json() for s in notebooks}
+    contexts = [
+        prepare(load_course(course), a, options(), labels=toy_labels, run_references=False)
+        for a in ("pair", "demo")
+    ]
+    for unnamed in (None, "lab"):  # a session of several grades only an assignment it holds
+        with pytest.raises(ValueError, match="pair, demo"):
+            GradingSession(contexts).context_of(unnamed)
+    with caplog.at_level(logging.INFO):
+        progress = autograde_all(
+            load_course(course), ["pair", "demo"], options(), labels=toy_labels
+        )
+    ready = [r.getMessage() for r in caplog.records if "kernel zygote ready" in r.getMessage()]
+    assert len(ready) == 1, ready
+    assert list(progress) == ["pair", "demo"]
+    assert sorted(progress["pair"].rows) == ["both_right", "second_wrong"]
+    assert sorted(progress["demo"].rows) == ["right", "wrong"]
+    assert progress["demo"].rows["right"].score == 7 > progress["demo"].rows["wrong"].score
+    results = {
+        s: json.loads((course / "autograded" / s / "pair" / "results.json").read_text())
+        for s in notebooks
+    }
     both = results["both_right"]
     assert both["gradable"] and both["score"] == both["max_score"] == 2 * 7
     assert {t["name"].split("/")[0] for t in both["tests"]} == {"first", "second"}

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.engine.autograde import autograde, load_course, prepare
+from grader.engine.autograde import autograde_all, load_course, prepare
 from grader.engine.kernel import Timeouts
 from grader.engine.sandbox import SandboxPolicy
 from grader.engine.task import GradingOptions
@@ -170,10 +170,10 @@ def _options(warm: bool) -> GradingOptions:
 
 
 def _grade(folder: Path, prepared: Path, warm: bool) -> None:
+    """Both red-team assignments graded in one session (one zygote, on the forked path)."""
     root = folder / "course"
     shutil.copytree(prepared, root)
-    for assignment in ASSIGNMENTS:
-        autograde(load_course(root), assignment, _options(warm), labels=toy_labels)
+    autograde_all(load_course(root), ASSIGNMENTS, _options(warm), labels=toy_labels)
 
 
 @pytest.fixture(scope="module", params=["forked", "cold"])
