@@ -22,9 +22,17 @@ submission is saved messily, and both must earn every point.
 
 Each `tests/validity/test_<notebook>.py` imports these tests and names its notebook in
 `NOTEBOOK`; `conftest.py` parametrizes them. One file per notebook lets pytest-xdist's
-`--dist loadfile` grade each notebook once, on one worker. The Hebrew notebooks
-(`hebrew.py`) are graded by the engine alone: their suite proves the translation grades like
-the English, on the platform's own grader.
+`--dist loadfile` grade each notebook once, on one worker.
+
+Each module grades the notebook's Hebrew translation (``source/<assignment>-he/``) too, in the
+same scratch course: its reference, release, messy copy and every mutant group of the English
+notebook, graded by the engine alone, as the classroom grades Hebrew students, and judged by
+the same tests (``test_the_hebrew_translation_grades_like_the_english``). What that proves is
+that the translation grades like the English; that plain nbgrader and the engine agree is the
+English variants' to prove (their alternatives under both), and the code both languages run is
+the same (``grader.i18n.codecompare`` refuses a translation that changes it). The test cells
+still run in the Hebrew kernel, and the mutants' failing checks raise their Hebrew messages
+there. The engine grades both languages in one ``grader autograde`` run (one zygote).
 """
 
 from __future__ import annotations
@@ -161,13 +169,16 @@ class EngineRun:
     flags: dict[str, list[str]]
 
 
-def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -> EngineRun:
-    """Grade ``students`` with ``grader autograde`` (a subprocess, as an instructor runs it) and
-    read their results.json: student -> grade_id -> (score, max_score) for notebook ``name``,
-    and the flags raised. Every submission must be gradable: none of them is broken."""
+def engine_scores(root: Path, name: str, wanted: dict[str, dict[str, str]]) -> dict[str, EngineRun]:
+    """Grade, in one ``grader autograde`` run (a subprocess, as an instructor runs it: one
+    zygote and one session for every assignment named), the ``wanted`` submissions: assignment
+    -> student id -> the variant it holds. Returns per assignment the variants' scores
+    (grade_id -> (score, max_score) for notebook ``name``) and the flags raised. Every
+    submission must be gradable: none of them is broken."""
+    students = sorted({student for chosen in wanted.values() for student in chosen})
     if not students:
-        return EngineRun({}, {})
-    command = [str(Path(sys.executable).parent / "grader"), "autograde", assignment]
+        return {assignment: EngineRun({}, {}) for assignment in wanted}
+    command = [str(Path(sys.executable).parent / "grader"), "autograde", *wanted]
     command += ["--root", str(root), "--force", "--student", *students]
     # this test's share of the cores: a worker for each, one kernel thread on each; with one
     # core, in the grader's own process (the same kernels, zygote and judging as on a cluster,
@@ -186,38 +197,50 @@ def engine_scores(root: Path, assignment: str, name: str, students: list[str]) -
         check=False,
     )
     assert done.returncode == 0, f"grader autograde failed:\n{done.stdout}\n{done.stderr}"
-    scores: dict[str, Scores] = {}
-    flags: dict[str, list[str]] = {}
-    for student in students:
-        path = root / "autograded" / student / assignment / "results.json"
-        document = json.loads(path.read_text(encoding="utf-8"))
-        assert document["gradable"], f"{student}: not gradable: {document['reasons']}"
-        scores[student] = {
-            t["name"].split("/", 1)[1]: (t["score"], t["max_score"])
-            for t in document["tests"]
-            if t["name"].split("/", 1)[0] == name
-        }
-        flags[student] = list(document.get("flags", []))
-    return EngineRun(scores, flags)
+    runs = {}
+    for assignment, chosen in wanted.items():
+        scores: dict[str, Scores] = {}
+        flags: dict[str, list[str]] = {}
+        for student, variant in chosen.items():
+            path = root / "autograded" / student / assignment / "results.json"
+            document = json.loads(path.read_text(encoding="utf-8"))
+            assert document["gradable"], f"{student}: not gradable: {document['reasons']}"
+            scores[variant] = {
+                t["name"].split("/", 1)[1]: (t["score"], t["max_score"])
+                for t in document["tests"]
+                if t["name"].split("/", 1)[0] == name
+            }
+            flags[variant] = list(document.get("flags", []))
+        runs[assignment] = EngineRun(scores, flags)
+    return runs
 
 
-def grade_variants(
-    scratch: Path, assignment: str, name: str, with_alternatives: bool = True, nbgrader: bool = True
-) -> Graded:
-    """The reference, the untouched release, a messy copy, every mutant and (optionally) every
-    alternative set of notebook ``name`` of ``assignment``, submitted in a scratch course.
+def hebrew_of(assignment: str) -> str:
+    """The assignment of an assignment's Hebrew translation (``lab`` -> ``lab-he``)."""
+    return f"{assignment}-he"
 
-    With ``nbgrader`` (the English suite), one plain ``nbgrader autograde`` run grades them all,
-    then the engine grades the reference, the release and the alternative sets. Without it (the
-    Hebrew suite), the engine grades them all, in one ``grader autograde`` run.
-    """
-    source = ROOT / "source" / assignment / f"{name}.ipynb"
-    root = scratch / "course"
-    (root / "source" / assignment).mkdir(parents=True)
-    (root / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
-    (root / "source" / assignment / source.name).write_bytes(source.read_bytes())
-    course.release(root, [assignment])
 
+#: Prefix of the Hebrew variants' student ids: both languages' variants share one course.
+HEBREW_STUDENT = "he-"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The variants of a notebook submitted in one language: student id -> variant, the
+    submissions that carry the mutant groups and alternative sets, the autograded tests."""
+
+    students: dict[str, str]
+    submissions: list[Submission]
+    tests: list[str]
+
+
+def submit_variants(
+    root: Path, scratch: Path, assignment: str, name: str, with_alternatives: bool, prefix: str = ""
+) -> Submitted:
+    """Submit the reference, the untouched release, a messy copy, every mutant group and
+    (optionally) every alternative set of notebook ``name`` of ``assignment`` (released in
+    the course ``root``), each under the student id ``prefix`` + its variant's name."""
+    source = root / "source" / assignment / f"{name}.ipynb"
     reference = nbformat.read(source, as_version=4)
     variants = {
         "reference": reference,
@@ -233,50 +256,108 @@ def grade_variants(
         if submission.messy:
             variant = messy(variant)
         variants[submission.student] = variant
+    folder = scratch / assignment
+    folder.mkdir()
+    students = {}
     for student, variant in variants.items():
-        path = scratch / f"{student}.ipynb"
+        path = folder / f"{student}.ipynb"
         nbformat.write(variant, path)
-        course.submit(root, student, assignment, {name: path})
-
+        course.submit(root, prefix + student, assignment, {name: path})
+        students[prefix + student] = student
     tests = [nbgrader_meta(c)["grade_id"] for c in reference.cells if is_autograded_test(c)]
+    return Submitted(students, submissions, tests)
+
+
+@dataclass(frozen=True)
+class Languages:
+    """A notebook's variants graded in English (plain nbgrader, then the engine) and in Hebrew
+    (the engine alone)."""
+
+    english: Graded
+    hebrew: Graded
+
+
+def grade_variants(scratch: Path, assignment: str, name: str) -> Languages:
+    """Notebook ``name`` of ``assignment`` and its Hebrew translation, released together in a
+    scratch course and graded.
+
+    English: the reference, the untouched release, a messy copy, every mutant group and every
+    alternative set, graded by one plain ``nbgrader autograde`` run; the engine then grades the
+    reference, the release and the alternative sets. Hebrew (:mod:`tests.validity.hebrew`):
+    the same variants but the alternatives, graded by the engine alone, as the classroom
+    grades Hebrew students. The engine grades both languages in one ``grader autograde`` run.
+    """
+    hebrew = hebrew_of(assignment)
+    root = scratch / "course"
+    for chosen in (assignment, hebrew):
+        (root / "source" / chosen).mkdir(parents=True)
+        source = ROOT / "source" / chosen / f"{name}.ipynb"
+        (root / "source" / chosen / source.name).write_bytes(source.read_bytes())
+    (root / "nbgrader_config.py").write_bytes((ROOT / "nbgrader_config.py").read_bytes())
+    course.release(root, [assignment, hebrew])
+    english = submit_variants(root, scratch, assignment, name, with_alternatives=True)
+    translated = submit_variants(
+        root, scratch, hebrew, name, with_alternatives=False, prefix=HEBREW_STUDENT
+    )
+
     seconds: dict[str, float] = {}
-    scores: dict[str, Scores] = {}
-    if nbgrader:
-        started = time.monotonic()
-        course.autograde(root, assignment)
-        seconds["nbgrader"] = time.monotonic() - started
-        scores = {
-            student: {
-                s.grade_id: (s.score, s.max_score) for s in course.scores(root, assignment, student)
-            }
-            for student in variants
-        }
-    by_engine = ["reference", "blank"]
-    by_engine += [s.student for s in submissions if s.alternatives is not None]
     started = time.monotonic()
-    engine = engine_scores(root, assignment, name, by_engine if nbgrader else list(variants))
-    seconds["engine"] = time.monotonic() - started
-    return Graded(
-        tests=tests,
-        scores=scores if nbgrader else engine.scores,
-        engine=engine.scores,
-        flags=engine.flags,
-        grader="nbgrader" if nbgrader else "grader autograde",
-        students=len(variants),
-        seconds=seconds,
-        submissions=tuple(submissions),
+    course.autograde(root, assignment)
+    seconds["nbgrader"] = time.monotonic() - started
+    scores = {
+        student: {
+            s.grade_id: (s.score, s.max_score) for s in course.scores(root, assignment, student)
+        }
+        for student in english.students
+    }
+    carriers = {s.student for s in english.submissions if s.alternatives is not None}
+    by_engine = {
+        assignment: {
+            s: v for s, v in english.students.items() if v in {"reference", "blank"} | carriers
+        },
+        hebrew: translated.students,
+    }
+    started = time.monotonic()
+    engine = engine_scores(root, name, by_engine)
+    seconds["engine (both languages)"] = time.monotonic() - started
+    return Languages(
+        english=Graded(
+            tests=english.tests,
+            scores=scores,
+            engine=engine[assignment].scores,
+            flags=engine[assignment].flags,
+            students=len(english.students),
+            seconds=seconds,
+            submissions=tuple(english.submissions),
+        ),
+        hebrew=Graded(
+            tests=translated.tests,
+            scores=engine[hebrew].scores,
+            engine=engine[hebrew].scores,
+            flags=engine[hebrew].flags,
+            grader="grader autograde",
+            students=len(translated.students),
+            seconds=seconds,
+            submissions=tuple(translated.submissions),
+        ),
     )
 
 
 @pytest.fixture(scope="module")
-def graded(notebook: str, tmp_path_factory: pytest.TempPathFactory) -> Graded:
-    """All variants of the module's notebook, graded in one nbgrader run; the alternative
-    sets then graded again by the engine in the same scratch course."""
+def languages(notebook: str, tmp_path_factory: pytest.TempPathFactory) -> Languages:
+    """All variants of the module's notebook and of its Hebrew translation, graded once."""
     scratch = tmp_path_factory.mktemp(notebook)
     graded = grade_variants(scratch, assignment_of(notebook), notebook)
-    timing = ", ".join(f"{k} {v:.0f} s" for k, v in graded.seconds.items())
-    print(f"\n{notebook}: {graded.students} students graded; {timing}")  # shown with -s
+    timing = ", ".join(f"{k} {v:.0f} s" for k, v in graded.english.seconds.items())
+    print(f"\n{notebook}: {graded.english.students} + {graded.hebrew.students} students; {timing}")
     return graded
+
+
+@pytest.fixture(scope="module")
+def graded(languages: Languages) -> Graded:
+    """The English variants of the module's notebook: every one graded by plain nbgrader, the
+    reference, the release and the alternative sets by the engine as well."""
+    return languages.english
 
 
 def _lost(scores: dict[str, tuple[float | None, float]], tests: list[str]) -> dict:
@@ -434,3 +515,22 @@ def test_mutant_loses_exactly_its_tests_points(
         f"{changed or 'none'}"
     )
     assert scores[mutant.test][0] == 0, f"'{mutant.why}' kept {scores[mutant.test][0]} points"
+
+
+def test_the_hebrew_translation_grades_like_the_english(
+    languages: Languages, notebook: str
+) -> None:
+    """The Hebrew notebook, graded by the engine alone as the classroom grades Hebrew students:
+    its reference earns every point with no flag, its release nothing, its messy copy every
+    point, and each mutant of the English notebook (mutants touch code, which the translation
+    keeps) loses exactly its test's points, judged by the English suite's own tests."""
+    hebrew = languages.hebrew
+    assert hebrew.grader == "grader autograde"
+    test_reference_solution_earns_full_marks(hebrew, notebook)
+    test_reference_earns_every_point_in_engine(hebrew, notebook)
+    test_untouched_release_earns_nothing(hebrew, notebook)
+    test_messy_but_correct_copy_earns_full_marks(hebrew, notebook)
+    mutants = mutants_of(notebook)
+    assert mutants, f"{notebook} has no mutants"
+    for mutant in mutants:
+        test_mutant_loses_exactly_its_tests_points(hebrew, notebook, mutant)

@@ -1,4 +1,5 @@
-"""Every Hebrew notebook of the course has its validity module (one per notebook)."""
+"""Every notebook of the course has its validity module, which grades its Hebrew translation
+too (``suite.grade_variants``)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import re
 from pathlib import Path
 
 from grader import course
+from tests.validity.suite import ROOT, hebrew_of
 
 
-def test_every_hebrew_notebook_is_validated() -> None:
+def test_every_notebook_and_its_translation_is_validated() -> None:
     here = Path(__file__).parent
     covered = set()
-    for module in here.glob("test_hebrew_*.py"):
-        covered |= set(
-            re.findall(r'check_hebrew_notebook\("([^"]+)", "([^"]+)"', module.read_text())
-        )
-    expected = {(f"{a}-he", n) for a, names in course.COURSE.items() for n in names}
+    for module in here.glob("test_*.py"):
+        covered |= set(re.findall(r'^NOTEBOOK = "([^"]+)"$', module.read_text(), re.MULTILINE))
+    expected = {name for names in course.COURSE.values() for name in names}
     assert covered == expected
+    translated = {
+        name
+        for assignment, names in course.COURSE.items()
+        for name in names
+        if (ROOT / "source" / hebrew_of(assignment) / f"{name}.ipynb").is_file()
+    }
+    assert translated == expected, "a course notebook has no Hebrew translation"
