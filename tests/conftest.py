@@ -7,7 +7,10 @@ pools each take every core, and the workers' kernels spin against one another: t
 notebooks run at once took 42 s each instead of 8. Every kernel, nbgrader's and the engine's,
 inherits this process's environment, so each is held to its worker's share of the cores, by
 the rule the engine applies to its own concurrent kernels
-(:func:`grader.engine.task.thread_environment`). A variable already set is left alone.
+(:func:`grader.engine.task.thread_environment`). No test looks at a figure a kernel draws, so
+every kernel draws with matplotlib's Agg backend, as the engine's own kernels do
+(``grader.engine.sandbox``): plain nbgrader's kernels would otherwise render each figure to a
+PNG for nothing (0.5 to 1 s of a notebook run). A variable already set is left alone.
 
 The order of the modules (:mod:`tests.support.schedule`) comes from ``tests/module_seconds.json``;
 ``--write-module-seconds PATH`` measures a run's own.
@@ -31,6 +34,7 @@ from tests.support.schedule import (
 
 for _name, _value in thread_environment(cores_per_worker()).items():
     os.environ.setdefault(_name, _value)
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 class _ModuleSeconds:
