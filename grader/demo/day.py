@@ -285,17 +285,17 @@ def run_grader(day: Day, *args: str, accept: Sequence[int] = (0,)) -> int:
 
 
 def grade(day: Day) -> None:
-    """``grader autograde`` each assignment (1 is expected: some submissions need a person)."""
-    for assignment in day.assignments:
-        run_grader(
-            day,
-            "autograde",
-            assignment,
-            "--root",
-            str(day.course),
-            *day.grade_options,
-            accept=(0, 1),
-        )
+    """``grader autograde`` of every assignment in one run, one session (1 is expected: some
+    submissions need a person)."""
+    run_grader(
+        day,
+        "autograde",
+        *day.assignments,
+        "--root",
+        str(day.course),
+        *day.grade_options,
+        accept=(0, 1),
+    )
 
 
 def give_feedback(day: Day) -> None:

@@ -16,7 +16,7 @@ import nbgrader
 import pytest
 
 from grader.course import run_nbgrader
-from grader.engine.autograde import load_course, prepare
+from grader.engine.autograde import autograde_all, load_course
 from grader.engine.gradebook import recorded_scores
 from tests.support.engine import generate, options, shared_once
 
@@ -69,17 +69,14 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _grade_both(base: Path) -> None:
+    """Each assignment graded by plain nbgrader in one copy of the course and, in the other,
+    by the engine as an instructor runs it: both assignments in one session."""
     plain, ours = base / "plain", base / "ours"
     _build(plain)
     shutil.copytree(plain, ours)
     for assignment in ("ps1", "ps2"):
         run_nbgrader(plain, "autograde", assignment, "--force")
-        course = load_course(ours)
-        context = prepare(course, assignment, options())
-        import grader.engine.autograde as ag
-
-        for student in course.students(assignment):
-            ag.grade_submission(context, student)
+    autograde_all(load_course(ours), ["ps1", "ps2"], options())
 
 
 def _scores(root: Path, assignment: str, student: str) -> dict[str, float | None]:
