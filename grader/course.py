@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,17 +136,26 @@ def _environment() -> dict[str, str]:
 
 
 def run_nbgrader(root: Path, *args: str) -> str:
-    """Run ``nbgrader ARGS`` on the course at ``root``; returns its output, raises on failure."""
+    """Run ``nbgrader ARGS`` on the course at ``root``; returns its output, raises on failure.
+
+    The command and its kernels get a temporary folder of their own, removed when it ends: the
+    course's nbgrader ends each kernel at once after its last cell (``nbgrader_config.py``), so
+    what a kernel leaves in its temporary folder (TensorFlow's generated graph code, for one) is
+    never cleaned up by the kernel itself.
+    """
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
-    done = subprocess.run(
-        command,
-        cwd=root,
-        env=_environment(),
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as scratch:
+        env = _environment()
+        env["TMPDIR"] = scratch
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     output = done.stdout + done.stderr
     if done.returncode != 0:
         raise NbgraderFailed(f"nbgrader {' '.join(args)} failed:\n{output[-4000:]}")
