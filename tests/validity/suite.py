@@ -283,9 +283,10 @@ def grade_variants(scratch: Path, assignment: str, name: str) -> Languages:
 
     English: the reference, the untouched release, a messy copy, every mutant group and every
     alternative set, graded by one plain ``nbgrader autograde`` run; the engine then grades the
-    reference, the release and the alternative sets. Hebrew (:mod:`tests.validity.hebrew`):
-    the same variants but the alternatives, graded by the engine alone, as the classroom
-    grades Hebrew students. The engine grades both languages in one ``grader autograde`` run.
+    reference, the release and the alternative sets. Hebrew: the same variants but the
+    alternatives, graded by the engine alone, as the classroom grades Hebrew students
+    (``test_the_hebrew_translation_grades_like_the_english``). The engine grades both
+    languages in one ``grader autograde`` run.
     """
     hebrew = hebrew_of(assignment)
     root = scratch / "course"
