@@ -492,17 +492,17 @@ def autograde(
     cluster: ClusterOptions | None = None,
     progress: Progress | None = None,
     labels: judge.LabelSource | None = None,
-    on_result: Callable[[Row], None] | None = None,
 ) -> Progress:
     """Grade the submissions of ``assignment`` (all, or the ``students`` given) on a Dask
-    cluster (``cluster``; None grades in this process), recording each as it finishes.
+    cluster (``cluster``; None grades in this process), recording each as it finishes: one
+    assignment of :func:`autograde_all`.
 
     One submission's failure never stops the others: it is recorded and logged, and the
     returned :class:`Progress` says which submissions need attention.
     """
-    context = prepare(course, assignment, options, labels=labels, run_references=False)
-    with GradingSession(context, cluster) as session:
-        return session.grade(students, progress, on_result)
+    progress_for = None if progress is None else (lambda _assignment: progress)
+    done = autograde_all(course, [assignment], options, students, cluster, progress_for, labels)
+    return done[assignment]
 
 
 def autograde_all(
