@@ -3,8 +3,9 @@
 JupyterHub starts it as a managed service (and starts it again if it dies). Every
 ``poll_seconds`` it looks in the exchange's ``inbound/``; each new submission is checked (its
 folder must belong to the student it names), recorded in the ledger, collected into the course,
-graded by the engine in a session that stays warm between submissions (one zygote, one local
-Dask cluster per assignment), and its feedback written and released by the course's
+graded by the engine in a session that stays warm between submissions (one zygote and one
+local Dask cluster for every assignment released when the service starts; an assignment
+released later gets a session of its own), and its feedback written and released by the course's
 :class:`~grader.hub.policy.FeedbackPolicy`. What goes wrong with one submission is logged,
 recorded and told to its student; the service goes on with the others.
 
@@ -29,8 +30,9 @@ import nbformat
 
 from grader.course import Course, load_course
 from grader.engine import gradebook as gb
-from grader.engine.autograde import GradingSession, prepare
+from grader.engine.autograde import GradingContext, GradingSession, prepare
 from grader.engine.feedback import notebook_language, render_html, write_feedback
+from grader.engine.judge import LabelSource
 from grader.engine.progress import Row
 from grader.engine.results import RESULTS_NAME, read_results
 from grader.engine.schedule import ClusterOptions
@@ -79,7 +81,8 @@ NOTICES = {
 
 
 class GradingService:
-    """One classroom's grading service; :meth:`run` until ``stop`` is set."""
+    """One classroom's grading service; :meth:`run` until ``stop`` is set. A context manager:
+    its grading sessions (zygotes, clusters) close when it exits."""
 
     def __init__(
         self,
@@ -88,21 +91,29 @@ class GradingService:
         policy: FeedbackPolicy,
         options: GradingOptions,
         cluster: ClusterOptions | None,
+        labels: LabelSource | None = None,
     ) -> None:
         self.settings = settings
         self.course = course
         self.policy = policy
         self.options = options
         self.cluster = cluster
+        self.labels = labels  # the hidden labels to judge by (None: the datasets' own)
         self.exchange = Path(settings.exchange)
         self._sessions: dict[str, GradingSession] = {}
         self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> GradingService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
 
     # -- the loop ---------------------------------------------------------------------------
 
     def run(self, stop: threading.Event, ledger: Ledger) -> None:
         """Grade what arrives until ``stop`` is set; the warm sessions close on every exit."""
-        with self._stack:
+        with self:
             resumed = ledger.resume(GRADER_ERROR)
             if resumed:
                 log.info("resuming: %d submissions caught mid-grading are graded again", resumed)
@@ -122,16 +133,26 @@ class GradingService:
         self.release_due(ledger)
 
     def warm_up(self) -> None:
-        """Prepare the released assignments now (references, zygote, cluster), so that the
-        first submission waits only for its own grading."""
+        """Prepare the released assignments now, in one session (references, one zygote with
+        the libraries of them all, one cluster), so that the first submission waits only for
+        its own grading and the assignments share the machine's cores rather than each
+        starting workers of its own."""
         outbound = exchange.course_folder(self.exchange, self.settings.course_id) / "outbound"
+        contexts = []
         for assignment in self.course.assignments():
             if not (outbound / assignment).is_dir():
                 continue
             try:
-                self.session(assignment).ready()
+                contexts.append(self._prepare(assignment))
             except Exception:  # graded later, when a submission asks (and logged again)
                 log.exception("%s: could not be prepared in advance", assignment)
+        if not contexts:
+            return
+        try:
+            self._open(contexts).ready()
+        except Exception:  # each is prepared again at its first submission
+            names = ", ".join(c.assignment for c in contexts)
+            log.exception("%s: could not be prepared in advance", names)
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -194,16 +215,27 @@ class GradingService:
     # -- grading ----------------------------------------------------------------------------
 
     def session(self, assignment: str) -> GradingSession:
-        """The assignment's warm grading session (prepared and started at its first use)."""
+        """The warm grading session of ``assignment``: the one opened at start for every
+        released assignment, or one of its own opened at its first use (released later, or
+        not prepared at start)."""
         if assignment not in self._sessions:
-            log.info("%s: preparing (references, zygote, cluster)", assignment)
-            context = prepare(self.course, assignment, self.options, run_references=False)
-            self._sessions[assignment] = self._stack.enter_context(
-                GradingSession(context, self.cluster)
-            )
-            cache = self.course.reference_cache(assignment)  # written as the session started
-            give_to(self.settings.instructor, [cache], within=self.course.root)
+            self._open([self._prepare(assignment)])
         return self._sessions[assignment]
+
+    def _prepare(self, assignment: str) -> GradingContext:
+        log.info("%s: preparing (references, zygote, cluster)", assignment)
+        return prepare(self.course, assignment, self.options, self.labels, run_references=False)
+
+    def _open(self, contexts: list[GradingContext]) -> GradingSession:
+        """Start one session grading the assignments of ``contexts`` (references not cached
+        yet run as it starts, forked from its zygote) and hand the references to the
+        instructor."""
+        session = self._stack.enter_context(GradingSession(contexts, self.cluster))
+        for context in contexts:
+            self._sessions[context.assignment] = session
+        caches = [self.course.reference_cache(c.assignment) for c in contexts]
+        give_to(self.settings.instructor, caches, within=self.course.root)
+        return session
 
     def grade(self, ledger: Ledger, assignment: str, entries: list[Entry]) -> None:
         """Collect, grade and give feedback on ``entries`` (one per student)."""
@@ -224,7 +256,9 @@ class GradingService:
         log.info("%s: grading %s", assignment, ", ".join(sorted(by_student)))
         try:
             self.session(assignment).grade(
-                sorted(by_student), on_result=lambda row: self.graded(ledger, by_student, row)
+                sorted(by_student),
+                on_result=lambda row: self.graded(ledger, by_student, row),
+                assignment=assignment,
             )
             self.write_report(assignment)
         except Exception as error:  # the engine could not grade at all (no sandbox, ...)

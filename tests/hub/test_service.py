@@ -1,0 +1,92 @@
+"""The classroom's grading service on its own (no hub, no browser): a class with two released
+assignments, graded from the exchange's ``inbound/`` by one round of the service."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.course import load_course
+from grader.hub import exchange
+from grader.hub.ledger import Ledger
+from grader.hub.policy import FeedbackPolicy
+from grader.hub.service import GradingService
+from grader.hub.settings import HubSettings
+from tests.support.engine import FIXTURES, generate, options, submit, toy_labels
+
+#: A student the machine has (the service checks that a submission's folder is its student's).
+STUDENT = "nobody"
+ASSIGNMENTS = ("demo", "twin")
+STATES = ("received", "grading", "graded", "released", "released_public", "failed", "deferred")
+
+
+def _course(folder: Path) -> Path:
+    """The engine's demo course with a second assignment, ``twin``: a copy of ``demo``."""
+    root = folder / "course"
+    shutil.copytree(FIXTURES / "course", root)
+    twin = root / "source" / "twin"
+    twin.mkdir()
+    shutil.copy(root / "source" / "demo" / "demo.ipynb", twin / "twin.ipynb")
+    shutil.copy(root / "source" / "demo" / "data.txt", twin / "data.txt")
+    for assignment in ASSIGNMENTS:
+        generate(root, assignment)
+    return root
+
+
+def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str) -> None:
+    """A submission of ``assignment`` in ``inbound/``, as nbgrader's submit leaves it: the
+    notebook, its timestamp and its secret, in a folder the student owns."""
+    notebook = submit(root, STUDENT, assignment=assignment)
+    folder = inbound / f"{STUDENT}+{assignment}+{timestamp}+{assignment}secret"
+    folder.mkdir(parents=True)
+    shutil.move(notebook, folder / notebook.name)
+    (folder / exchange.TIMESTAMP).write_text(timestamp, encoding="utf-8")
+    (folder / exchange.SECRET).write_text(f"{assignment}secret", encoding="utf-8")
+    shutil.rmtree(root / "submitted" / STUDENT)
+    user = pwd.getpwnam(STUDENT)
+    for path in [folder, *folder.iterdir()]:
+        os.chown(path, user.pw_uid, user.pw_gid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_the_released_assignments_share_one_session_and_are_graded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every assignment released when the service starts is prepared in one grading session
+    (one zygote for all, their references run at start), and one round grades a submission
+    of each through it and releases its feedback."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    course_folder = exchange.course_folder(exchange_root, "demo")
+    for assignment in ASSIGNMENTS:
+        (course_folder / "outbound" / assignment).mkdir(parents=True)
+    for assignment in ASSIGNMENTS:
+        _hand_in(root, course_folder / "inbound", assignment, "2026-12-05 10:00:00.000000 UTC")
+    settings = HubSettings(
+        course_root=str(root),
+        course_id="demo",
+        state=str(tmp_path / "state"),
+        exchange=str(exchange_root),
+        instructor="root",
+        students=(STUDENT,),
+    )
+    course = load_course(root)
+    service = GradingService(settings, course, FeedbackPolicy(), options(), None, toy_labels)
+    with caplog.at_level(logging.INFO), service, Ledger(tmp_path / "ledger.sqlite") as ledger:
+        service.warm_up()
+        assert service.session("demo") is service.session("twin")
+        for assignment in ASSIGNMENTS:
+            assert list(course.reference_cache(assignment).glob("*.json")), assignment
+        service.step(ledger)
+        states = {e.assignment: (e.state, e.score, e.max_score) for e in ledger.in_state(*STATES)}
+    ready = [r.getMessage() for r in caplog.records if "kernel zygote ready" in r.getMessage()]
+    assert len(ready) == 1, ready
+    assert states == {a: ("released_public", 7.0, 7.0) for a in ASSIGNMENTS}, states
+    pages = list((course_folder / "feedback").glob("*.html"))
+    assert len(pages) == 2
+    assert all(p.stat().st_uid == pwd.getpwnam(STUDENT).pw_uid for p in pages)
