@@ -127,7 +127,9 @@ def load_course(root: Path) -> Course:
     )
 
 
-def _environment() -> dict[str, str]:
+def tool_environment() -> dict[str, str]:
+    """The environment of a course tool run as a command (nbgrader, ``grader``): this
+    interpreter's programs first on PATH, TensorFlow's C++ log quiet unless asked for."""
     env = dict(os.environ)
     # nbgrader creates a new gradebook by running `alembic` as a command.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -145,7 +147,7 @@ def run_nbgrader(root: Path, *args: str) -> str:
     """
     command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}"]
     with tempfile.TemporaryDirectory(prefix="nbgrader-run-") as scratch:
-        env = _environment()
+        env = tool_environment()
         env["TMPDIR"] = scratch
         done = subprocess.run(
             command,

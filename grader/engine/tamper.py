@@ -92,6 +92,9 @@ def probe(trusted, watched, methods):
             return "<builtin>"
         return "<" + type(f).__name__ + ">"
 
+    def installed(path):  # a file of the libraries or of this project's installed code
+        return isinstance(path, str) and path.startswith(trusted)
+
     def ok(f, name=None):
         where = origin(f)
         if where == "<builtin>":
@@ -99,7 +102,7 @@ def probe(trusted, watched, methods):
         if where == "<ufunc>":
             numpy = sys.modules.get("numpy")
             return numpy is not None and vars(numpy).get(getattr(f, "__name__", "")) is f
-        return any(where.startswith(p) for p in trusted)
+        return installed(where)
 
     def name_of(f):
         return getattr(f, "__module__", "?") + "." + getattr(f, "__qualname__", type(f).__name__)
@@ -109,8 +112,7 @@ def probe(trusted, watched, methods):
             return False
         if name == "builtins" or name in sys.builtin_module_names:
             return True
-        path = getattr(sys.modules.get(name), "__file__", None)
-        return isinstance(path, str) and any(path.startswith(p) for p in trusted)
+        return installed(getattr(sys.modules.get(name), "__file__", None))
 
     def attribute_ok(f):
         # a class by the module that defines it; an alias (list[int], typing.Optional[int]) by
@@ -138,9 +140,8 @@ def probe(trusted, watched, methods):
     for module in sorted(sys.modules):
         if module == "grader" or module.startswith("grader."):
             mod = sys.modules[module]
-            path = getattr(mod, "__file__", None) or "<none>"
-            if not isinstance(mod, types.ModuleType) or not any(
-                    path.startswith(p) for p in trusted):
+            where = getattr(mod, "__file__", None)
+            if not isinstance(mod, types.ModuleType) or not installed(where):
                 found.append("module %s is not the installed one" % module)
                 continue
             for attr, f in list(vars(mod).items()):
@@ -159,8 +160,10 @@ def probe(trusted, watched, methods):
             stack.extend(type.__subclasses__(cls))
         except TypeError:
             continue
+        if getattr(cls, "__module__", "") != "__main__":  # first: the cheaper test, per class
+            continue
         eq = vars(cls).get("__eq__")
-        if eq is None or getattr(cls, "__module__", "") != "__main__" or ok(eq):
+        if eq is None or ok(eq):
             continue
         try:
             equal = eq(None, object()) is True and eq(None, None) is True

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from grader.course import run_nbgrader
+from grader.course import run_nbgrader, tool_environment
 from grader.engine.kernel import Timeouts
 from grader.engine.task import FixedLabels, GradingOptions
 from tests.support import ROOT
@@ -33,9 +32,9 @@ toy_labels = FixedLabels({"toy": TOY_LABELS})
 
 
 def tool_env() -> dict[str, str]:
-    """Environment for nbgrader subprocesses: the venv's bin on PATH, the repo importable."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    """Environment for course tools run by the tests (:func:`grader.course.tool_environment`),
+    with this checkout importable."""
+    env = tool_environment()
     env["PYTHONPATH"] = f"{ROOT}:{env.get('PYTHONPATH', '')}".rstrip(":")
     return env
 

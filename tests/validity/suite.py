@@ -38,7 +38,6 @@ there. The engine grades both languages in one ``grader autograde`` run (one zyg
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -153,14 +152,6 @@ def replace_answers(
     return changed
 
 
-def _tool_env() -> dict[str, str]:
-    """The environment of a course tool: this interpreter's bin on PATH, quiet TensorFlow."""
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    return env
-
-
 @dataclass(frozen=True)
 class EngineRun:
     """What ``grader autograde`` gave each student for one notebook: scores and flags."""
@@ -193,7 +184,7 @@ def engine_scores(root: Path, name: str, wanted: dict[str, dict[str, str]]) -> d
         text=True,
         timeout=ENGINE_TIMEOUT_S,
         stdin=subprocess.DEVNULL,
-        env=_tool_env(),
+        env=course.tool_environment(),
         check=False,
     )
     assert done.returncode == 0, f"grader autograde failed:\n{done.stdout}\n{done.stderr}"
