@@ -10,9 +10,10 @@ Every dataset here has three parts:
 Splits are stratified and drawn with fixed seeds, so the same indices come out on every
 machine; the validation and hidden splits are shared out by difficulty too, so that a bar met
 on one means the same on the other (:func:`_stratified_split`). Their sizes are in
-``docs/thresholds.md``. The splits of the small datasets are computed once per user and kept in
-the user's disk cache (:mod:`grader.datacache`): a later process reads them without importing
-scikit-learn.
+``docs/thresholds.md``. The splits are computed once per user and kept in the user's disk
+cache (:mod:`grader.datacache`): a later process reads them without importing scikit-learn or
+reading MNIST's files (its cached splits follow the files found: another file, or the same one
+changed, is read again).
 
 28x28 MNIST-format data is read with a real IDX/npz loader from, in order: the path in the
 ``GRADER_MNIST_PATH`` environment variable, the Keras cache (``~/.keras/datasets/mnist.npz``)
@@ -180,9 +181,13 @@ class _Source:
     #: ``load`` gives 8-bit pixels, scaled to float32 in [0, 1] once split: only the images
     #: kept are converted (10,000 of MNIST's 70,000, the same values as converting them all).
     pixels: bool = False
-    #: The source is fixed (scikit-learn's own data), so the splits are kept in the user's disk
-    #: cache (:mod:`grader.datacache`) and later processes need not compute them.
+    #: The splits are kept in the user's disk cache (:mod:`grader.datacache`) and later
+    #: processes need not compute them: for a fixed source (scikit-learn's own data), or one
+    #: whose files ``identity`` names.
     cached: bool = False
+    #: For a source read from files found at run time: what identifies them (path, size,
+    #: modification time) as part of the cache key; None when there are none to read.
+    identity: Callable[[], bytes | None] | None = None
 
 
 def _load_iris() -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
@@ -235,7 +240,14 @@ _SOURCES: dict[str, _Source] = {
     # 28x28 MNIST-format images (a fixed subset keeps training fast on a laptop).
     # Not balanced: splits of 2000 differ little by chance, no accuracy bar is judged on them,
     # and 4000 x 6000 distances in 784 dimensions would slow every kernel that loads it.
-    "mnist": _Source(_load_mnist, (6000, 2000, 2000), balanced=False, pixels=True),
+    "mnist": _Source(
+        _load_mnist,
+        (6000, 2000, 2000),
+        balanced=False,
+        pixels=True,
+        cached=True,
+        identity=lambda: _files_identity(_mnist_source()),
+    ),
 }
 
 
@@ -251,18 +263,41 @@ def _computed_splits(name: str) -> tuple[Split, Split, Split, tuple[str, ...]]:
     the source allows it, else computed from the source (and cached for the next process)."""
     _check_name(name)
     source = _SOURCES[name]
-    key = datacache.cache_key(name, _code()) if source.cached else None
+    key = _cache_key(name, source)
     found = datacache.read(name, key) if key else None
     if found is not None:
         (train_x, train_y, valid_x, valid_y, hidden_x, hidden_y), classes = found
         pairs = ((train_x, train_y), (valid_x, valid_y), (hidden_x, hidden_y))
-        train, valid, hidden = (Split(_read_only(x), _read_only(y)) for x, y in pairs)
-        return train, valid, hidden, classes
-    computed = _split_source(source)
+        train, valid, hidden = (Split(x, y) for x, y in pairs)
+        return _finished(source, (train, valid, hidden), classes)
+    train, valid, hidden, classes = _split_source(source)
     if key:
-        arrays = [array for split in computed[:3] for array in (split.x, split.y)]
-        datacache.write(name, key, arrays, computed[3])
-    return computed
+        arrays = [array for split in (train, valid, hidden) for array in (split.x, split.y)]
+        datacache.write(name, key, arrays, classes)
+    return _finished(source, (train, valid, hidden), classes)
+
+
+def _cache_key(name: str, source: _Source) -> str | None:
+    """The key of ``name``'s splits in the disk cache; None when they are not cached (the
+    source is not cacheable, or its files are not there)."""
+    if not source.cached:
+        return None
+    code = _code()
+    if source.identity is not None:
+        files = source.identity()
+        if files is None:
+            return None
+        code += b"\0files\0" + files
+    return datacache.cache_key(name, code)
+
+
+def _files_identity(path: Path | None) -> bytes | None:
+    """Path, size and modification time of a data file, or of each file of a data folder."""
+    if path is None:
+        return None
+    files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    stats = [(str(p.resolve()), p.stat()) for p in files]
+    return "".join(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n" for name, st in stats).encode()
 
 
 @cache
@@ -272,19 +307,26 @@ def _code() -> bytes:
 
 
 def _split_source(source: _Source) -> tuple[Split, Split, Split, tuple[str, ...]]:
-    """The three splits computed from ``source``."""
+    """The three splits drawn from ``source``, as it gives them (8-bit pixels unscaled)."""
     x, y, classes = source.load()
-    x.setflags(write=False)
     parts = _stratified_split(x, y, source.sizes, SPLIT_SEED, source.balanced)
-    splits = []
-    for index in parts:
-        part_x, part_y = x[index], y[index]
-        if source.pixels:
-            part_x = part_x.astype(np.float32) / 255.0
-        part_x.setflags(write=False)
-        part_y.setflags(write=False)
-        splits.append(Split(part_x, part_y))
-    return splits[0], splits[1], splits[2], tuple(str(c) for c in classes)  # not NumPy strings
+    train, valid, hidden = (Split(x[index], y[index]) for index in parts)
+    return train, valid, hidden, tuple(str(c) for c in classes)  # not NumPy strings
+
+
+def _finished(
+    source: _Source, splits: tuple[Split, Split, Split], classes: tuple[str, ...]
+) -> tuple[Split, Split, Split, tuple[str, ...]]:
+    """The splits as a student gets them: pixels scaled to float32 in [0, 1] (only the images
+    kept are converted: the same values as converting them all), every array read-only."""
+    train, valid, hidden = (
+        Split(
+            _read_only(split.x.astype(np.float32) / 255.0 if source.pixels else split.x),
+            _read_only(split.y),
+        )
+        for split in splits
+    )
+    return train, valid, hidden, classes
 
 
 def _check_name(name: str) -> None:

@@ -1,11 +1,13 @@
 """A per-user disk cache of the datasets' splits, so that a process need not compute them.
 
 Computing the splits of the small datasets (iris, digits, blobs) takes scikit-learn's import
-(almost a second) and the stratified draws; every kernel that loads one, and every
-``grader autograde`` (which seals them for its kernels), paid it again. The splits depend only
-on :mod:`grader.data`'s own code and the library versions that compute them, so they are
-written once to ``$XDG_CACHE_HOME/frameworks-grader`` (``~/.cache/frameworks-grader``) under a
-key made of exactly those (:func:`cache_key`), and read back by any later process.
+(almost a second) and the stratified draws, and MNIST's the reading of 70,000 images (about
+1.5 s); every kernel that loads one, and every ``grader autograde`` (which seals them for its
+kernels), paid it again. The splits depend only on :mod:`grader.data`'s own code, the library
+versions that compute them and, for MNIST, the files it was read from, so they are written once
+to ``$XDG_CACHE_HOME/frameworks-grader`` (``~/.cache/frameworks-grader``) under a key made of
+exactly those (:func:`cache_key`; MNIST's files by path, size and modification time), one file
+per dataset, and read back by any later process.
 
 The files hold the hidden labels: the folder is the user's own (mode 0700) and a graded kernel
 never reads it (sealed mode refuses the hidden split before any cache is looked at). A missing,
@@ -72,7 +74,8 @@ def read(name: str, key: str) -> tuple[Arrays, tuple[str, ...]] | None:
 
 def write(name: str, key: str, splits: Sequence[np.ndarray], classes: Sequence[str]) -> None:
     """Store the splits of ``name`` under ``key`` (atomically: a reader sees the whole file or
-    none). A cache that cannot be written is logged and left: the splits were computed."""
+    none), in place of any under another key (older code, libraries or files: one file per
+    dataset). A cache that cannot be written is logged and left: the splits were computed."""
     arrays = dict(zip(KEYS, [*splits, np.asarray(classes, dtype=str)], strict=True))
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
@@ -86,5 +89,8 @@ def write(name: str, key: str, splits: Sequence[np.ndarray], classes: Sequence[s
             os.replace(temporary, _path(name, key))
         finally:
             Path(temporary).unlink(missing_ok=True)  # gone once replaced; left by a failure
+        for stale in folder.glob(f"{name}-*.npz"):
+            if stale != _path(name, key):
+                stale.unlink(missing_ok=True)
     except (OSError, RuntimeError) as error:  # RuntimeError: no home folder to cache in
         log.warning("could not cache the splits of %s: %s", name, error)

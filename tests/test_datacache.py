@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from grader import datacache
 
 CACHED = ("iris", "digits", "blobs")
@@ -79,3 +81,58 @@ def test_no_place_to_cache_still_loads(tmp_path: Path) -> None:
     _, computed = _load(tmp_path)
     imported, again = _load(blocker)
     assert imported and again == computed
+
+
+#: Loads MNIST's splits in a fresh process and prints whether its files were read, then a
+#: digest of every array (values, dtype and shape) and the class names.
+LOAD_MNIST = """
+import hashlib
+from grader import data
+read = []
+reader = data.read_mnist_like
+data.read_mnist_like = lambda: (read.append(True), reader())[1]
+train, valid, hidden, classes = data._splits("mnist")
+digest = hashlib.sha256()
+for array in (train.x, train.y, valid.x, valid.y, hidden.x, hidden.y):
+    assert not array.flags.writeable
+    digest.update(array.tobytes() + str((array.dtype, array.shape)).encode())
+digest.update(repr(classes).encode())
+print(bool(read), digest.hexdigest(), train.x.dtype, train.x.max() <= 1.0)
+"""
+
+
+def _mnist_file(path: Path, seed: int) -> None:
+    """An MNIST-format .npz (Keras' layout) of random 28x28 images, enough for the splits."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(10_500, 28, 28), dtype=np.uint8)
+    y = rng.integers(0, 10, size=10_500).astype(np.uint8)
+    np.savez(path, x_train=x[:8000], y_train=y[:8000], x_test=x[8000:], y_test=y[8000:])
+
+
+def _load_mnist(cache_home: Path, source: Path) -> tuple[bool, str]:
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache_home), "GRADER_MNIST_PATH": str(source)}
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_MNIST], env=env, capture_output=True, text=True, check=True
+    )
+    read, digest, dtype, scaled = done.stdout.split()
+    assert (dtype, scaled) == ("float32", "True"), "the pixels are scaled to [0, 1]"
+    return read == "True", digest
+
+
+def test_mnist_splits_are_read_from_the_cache_until_its_file_changes(tmp_path: Path) -> None:
+    """A later process reads MNIST's splits from the cache, the same arrays as computed; once
+    the file it came from changes, they are computed from the file again and the stale entry
+    is replaced (one file per dataset)."""
+    source, cache_home = tmp_path / "mnist.npz", tmp_path / "cache"
+    _mnist_file(source, seed=0)
+    read_first, computed = _load_mnist(cache_home, source)
+    assert read_first, "the first process reads the MNIST file"
+    read_later, cached = _load_mnist(cache_home, source)
+    assert not read_later, "a later process should read the cache, not the MNIST file"
+    assert cached == computed
+    _mnist_file(source, seed=1)
+    later = source.stat().st_mtime_ns + 10**9
+    os.utime(source, ns=(later, later))
+    read_again, changed = _load_mnist(cache_home, source)
+    assert read_again and changed != computed
+    assert len(list((cache_home / "frameworks-grader").glob("mnist-*.npz"))) == 1
