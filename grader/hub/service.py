@@ -223,13 +223,14 @@ class GradingService:
         return self._sessions[assignment]
 
     def _prepare(self, assignment: str) -> GradingContext:
-        log.info("%s: preparing (references, zygote, cluster)", assignment)
         return prepare(self.course, assignment, self.options, self.labels, run_references=False)
 
     def _open(self, contexts: list[GradingContext]) -> GradingSession:
         """Start one session grading the assignments of ``contexts`` (references not cached
         yet run as it starts, forked from its zygote) and hand the references to the
         instructor."""
+        names = ", ".join(c.assignment for c in contexts)
+        log.info("%s: preparing one session (references, zygote, cluster)", names)
         session = self._stack.enter_context(GradingSession(contexts, self.cluster))
         for context in contexts:
             self._sessions[context.assignment] = session
