@@ -153,6 +153,8 @@ class GradingService:
         except Exception:  # each is prepared again at its first submission
             names = ", ".join(c.assignment for c in contexts)
             log.exception("%s: could not be prepared in advance", names)
+            for context in contexts:  # not the session that failed (closed when the service ends)
+                self._sessions.pop(context.assignment, None)
 
     # -- receiving --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import load_course
+from grader.engine.autograde import GradingSession
 from grader.hub import exchange
 from grader.hub.ledger import Ledger
 from grader.hub.policy import FeedbackPolicy
@@ -90,3 +91,38 @@ def test_the_released_assignments_share_one_session_and_are_graded(
     pages = list((course_folder / "feedback").glob("*.html"))
     assert len(pages) == 2
     assert all(p.stat().st_uid == pwd.getpwnam(STUDENT).pw_uid for p in pages)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the session opened at start fails to get ready, the assignments are not left
+    with it: each gets a session of its own when a submission asks."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    outbound = exchange.course_folder(exchange_root, "demo") / "outbound"
+    (outbound / "demo").mkdir(parents=True)
+    settings = HubSettings(
+        course_root=str(root),
+        course_id="demo",
+        state=str(tmp_path / "state"),
+        exchange=str(exchange_root),
+        instructor="root",
+        students=(STUDENT,),
+    )
+    failed = []
+
+    def broken_ready(session: GradingSession) -> bool:
+        failed.append(session)
+        raise OSError("the zygote's socket went away")
+
+    service = GradingService(
+        settings, load_course(root), FeedbackPolicy(), options(warm=False), None, toy_labels
+    )
+    with service:
+        with monkeypatch.context() as patch:
+            patch.setattr(GradingSession, "ready", broken_ready)
+            service.warm_up()
+        assert len(failed) == 1
+        assert service.session("demo") is not failed[0]
