@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from grader import datacache
+from grader.steady import steady_keras_input
 
 SPLIT_SEED = 20241127
 
@@ -383,7 +384,10 @@ def load(name: str) -> Dataset:
     """The student's view of dataset ``name``: training and validation splits.
 
     Arrays are read-only copies shared between calls; copy before changing them in place.
+    Where Keras is imported already, its training input is made steady first
+    (:func:`grader.steady.steady_keras_input`: the same numbers, no stalls).
     """
+    steady_keras_input()
     view = _student_view(name)
     return Dataset(name=name, train=view.train, valid=view.valid, classes=view.classes)
 

@@ -68,7 +68,7 @@ SYSTEM_DATASETS = ("/usr/share/datasets",)
 
 #: Modules of this package that test cells import inside the kernel; nothing else is copied.
 KERNEL_SIDE_FILES = (
-    "__init__.py", "evidence.py", "measures.py", "data.py", "datacache.py", "checks"
+    "__init__.py", "evidence.py", "measures.py", "data.py", "datacache.py", "steady.py", "checks"
 )  # fmt: skip
 
 #: Environment variables passed from the grader to the kernel (all others are dropped).
