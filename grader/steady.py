@@ -6,15 +6,16 @@ on (tf.data's default), each iterator starts a model thread that wakes on a time
 40, 80 ms ...), and when the iterator is closed at the end of an epoch it can wait for that
 timer instead of being woken. It only happens when the thread could not run at once: a
 kernel beside another busy process (two graders on two cores, a classroom's kernels sharing
-a machine) or held to one core. There it costs 20 to 80 ms an epoch, a third of a lesson
-demo's time (``docs/performance.md``, "Keras's stalls beside other work").
+a machine) or held to one core. There it costs 20 to 80 ms an epoch, a quarter to a third of
+a Keras notebook's training time (``docs/performance.md``, "Keras's stalls beside other work").
 
 :func:`steady_keras_input` turns autotuning off for those pipelines only. Autotuning picks
 buffer sizes and how many threads prepare the batches, never which elements come in which
-order: every batch, weight and metric is the same number as with it on (the lesson's Keras
-notebooks are checked for that, in ``tests/test_steady.py``). A student's own ``tf.data``
-pipelines are left as they are. :func:`grader.data.load`, which every notebook of the lesson
-calls before it trains, calls it: in JupyterLab, under plain ``nbgrader`` and in the engine's
+order: every batch, weight and metric is the same number as with it on
+(``tests/test_steady.py`` trains a model both ways; the lesson's Keras notebooks gave the same
+histories and weights to the last bit). A student's own ``tf.data`` pipelines are left as
+they are. :func:`grader.data.load` calls it; the lesson's Keras notebooks import Keras and then
+load their data, so it takes effect in JupyterLab, under plain ``nbgrader`` and in the engine's
 kernels alike.
 """
 
