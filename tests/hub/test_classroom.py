@@ -82,11 +82,25 @@ def test_a_submission_is_graded_and_its_feedback_released(hub: Classroom) -> Non
     assert "after the due date" in pages[0]
     with _gradebook(hub) as gradebook:
         assert gradebook.find_submission(ASSIGNMENT, "hub-ana").score == 9
-    # what the service (root) wrote into the course is the instructor's
-    strangers = [
-        p for p in hub.course.rglob("*") if p.stat().st_uid != pwd.getpwnam(INSTRUCTOR).pw_uid
-    ]
+    # The service's last step after a batch, after releasing the feedback, is the class report
+    # (written as root, then given to the instructor). Once the report is the instructor's, so
+    # is everything the service wrote into the course.
+    instructor = pwd.getpwnam(INSTRUCTOR).pw_uid
+    report = hub.course / "reports" / f"{ASSIGNMENT}.html"
+    deadline = time.monotonic() + 60
+    while not _owned_by_uid(report, instructor) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _owned_by_uid(report, instructor), f"{report} was not written and given"
+    strangers = [p for p in hub.course.rglob("*") if p.stat().st_uid != instructor]
     assert strangers == []
+
+
+def _owned_by_uid(path: Path, uid: int) -> bool:
+    """Whether ``path`` and its folder exist and belong to user ``uid``."""
+    try:
+        return path.stat().st_uid == uid and path.parent.stat().st_uid == uid
+    except FileNotFoundError:
+        return False
 
 
 PROBE = """
