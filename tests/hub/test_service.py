@@ -55,6 +55,19 @@ def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str) -> None
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
+    """The service's settings for the course at ``root``: state under ``folder``, root as the
+    instructor, one student."""
+    return HubSettings(
+        course_root=str(root),
+        course_id="demo",
+        state=str(folder / "state"),
+        exchange=str(exchange_root),
+        instructor="root",
+        students=(STUDENT,),
+    )
+
+
 def test_the_released_assignments_share_one_session_and_are_graded(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -68,14 +81,7 @@ def test_the_released_assignments_share_one_session_and_are_graded(
         (course_folder / "outbound" / assignment).mkdir(parents=True)
     for assignment in ASSIGNMENTS:
         _hand_in(root, course_folder / "inbound", assignment, "2026-12-05 10:00:00.000000 UTC")
-    settings = HubSettings(
-        course_root=str(root),
-        course_id="demo",
-        state=str(tmp_path / "state"),
-        exchange=str(exchange_root),
-        instructor="root",
-        students=(STUDENT,),
-    )
+    settings = _settings(root, tmp_path, exchange_root)
     course = load_course(root)
     service = GradingService(settings, course, FeedbackPolicy(), options(), None, toy_labels)
     with caplog.at_level(logging.INFO), service, Ledger(tmp_path / "ledger.sqlite") as ledger:
@@ -103,14 +109,7 @@ def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
     exchange_root = tmp_path / "exchange"
     outbound = exchange.course_folder(exchange_root, "demo") / "outbound"
     (outbound / "demo").mkdir(parents=True)
-    settings = HubSettings(
-        course_root=str(root),
-        course_id="demo",
-        state=str(tmp_path / "state"),
-        exchange=str(exchange_root),
-        instructor="root",
-        students=(STUDENT,),
-    )
+    settings = _settings(root, tmp_path, exchange_root)
     failed = []
 
     def broken_ready(session: GradingSession) -> bool:
