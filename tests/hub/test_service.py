@@ -54,7 +54,6 @@ def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str) -> None
         os.chown(path, user.pw_uid, user.pw_gid)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
     """The service's settings for the course at ``root``: state under ``folder``, root as the
     instructor, one student."""
@@ -68,6 +67,7 @@ def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
     )
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def test_the_released_assignments_share_one_session_and_are_graded(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
