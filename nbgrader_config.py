@@ -5,15 +5,17 @@ The repository root is the course directory: run nbgrader (or ``grader``) from h
 
 import os
 
+from grader.kernel_environment import KERNEL_ENVIRONMENT
+
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "frameworks"
 
-# Kernels inherit this process's environment: keep TensorFlow's C++ log lines off stderr and
-# stop libraries from oversubscribing the grading machine's cores.
+# Kernels inherit this process's environment. Every kernel of the course, a student's
+# included, gets the same settings for the libraries' numbers (grader/kernel_environment.py),
+# whatever this machine's environment says; TensorFlow's C++ log lines stay off stderr.
+os.environ.update(KERNEL_ENVIRONMENT)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 # Per-cell budget: the longest cell of the course (training in the lab) takes a few seconds
 # on a laptop; a cell that runs this long is stuck, so it is interrupted and scores 0.

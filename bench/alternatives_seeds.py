@@ -28,12 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("MPLBACKEND", "Agg")
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from grader.kernel_environment import KERNEL_ENVIRONMENT  # noqa: E402 - imports nothing
+
+# The environment of every kernel of the course, set before TensorFlow is imported.
+os.environ.update(KERNEL_ENVIRONMENT)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("MPLBACKEND", "Agg")
 
 import nbformat  # noqa: E402
 import numpy as np  # noqa: E402

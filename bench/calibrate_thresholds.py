@@ -37,6 +37,7 @@ from nbclient import NotebookClient
 
 from grader import data, measures
 from grader.course import COURSE
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "CALIBRATION-RESULT:"
@@ -331,10 +332,10 @@ def write_thresholds(results: list[Calibrated]) -> None:
 
 
 def main() -> None:
-    # The same environment as grading (nbgrader_config.py), so thresholds match what it sees.
+    # The environment of every kernel of the course, so that thresholds match what students
+    # and the grading see.
+    os.environ.update(KERNEL_ENVIRONMENT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*")
     parser.add_argument("--seeds", type=int, default=5)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -9,6 +13,8 @@ from nbgrader.preprocessors import IgnorePattern
 from nbgrader.utils import determine_grade
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +73,29 @@ def test_kernels_are_ended_at_once_after_the_last_cell() -> None:
     from nbgrader.preprocessors import Execute
 
     assert Execute(config=_course_config()).shutdown_kernel == "immediate"
+
+
+#: Loads the course's config as nbgrader does, in a process of its own (loading it sets the
+#: environment its kernels inherit), and prints that environment.
+_LOAD_AND_SHOW = (
+    "import json, os, sys; from traitlets.config.loader import PyFileConfigLoader; "
+    "PyFileConfigLoader('nbgrader_config.py', path=sys.argv[1]).load_config(); "
+    "print(json.dumps(dict(os.environ)))"
+)
+
+
+def test_plain_nbgrader_kernels_get_the_course_kernel_environment() -> None:
+    """nbgrader's kernels inherit its environment: the config sets the course's settings for
+    the libraries' numbers there, over a machine that says otherwise (here oneDNN on and
+    another Keras backend), so that plain nbgrader trains what a student's kernel trains."""
+    machine = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "KERAS_BACKEND": "jax"}
+    done = subprocess.run(
+        [sys.executable, "-c", _LOAD_AND_SHOW, str(ROOT)],
+        env=machine,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+    assert {k: seen.get(k) for k in KERNEL_ENVIRONMENT} == KERNEL_ENVIRONMENT

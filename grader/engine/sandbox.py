@@ -41,6 +41,7 @@ from grader.data import SEALED_ENV
 from grader.engine import scratch
 from grader.engine.launcher import NAMESPACES, Exposed, Hidden, ResourceLimits, SandboxSettings
 from grader.engine.sealed import SEALED_DATASETS, write_sealed
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
 ZYGOTE_CLIENT = Path(__file__).with_name("zygote_client.py")
@@ -405,6 +406,7 @@ class Sandbox:
                 "JUPYTER_PLATFORM_DIRS": "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "NBGRADER_EXECUTION": "autograde",
+                **KERNEL_ENVIRONMENT,
             }
         )
         env.setdefault("LANG", "C.UTF-8")

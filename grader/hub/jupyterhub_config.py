@@ -7,6 +7,7 @@ from pathlib import Path
 
 from grader.hub.settings import SETTINGS_ENV, read_settings
 from grader.hub.supervise import poll_services_every
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 
 c = get_config()  # noqa: F821 - provided by JupyterHub when it loads this file
 
@@ -46,7 +47,8 @@ c.Spawner.poll_interval = 5  # a user's server that stopped is noticed within se
 
 def _environment(spawner):
     """The instructor's server sees the course (Formgrader); a student's sees only the
-    exchange (Assignments), with Formgrader and Courses switched off."""
+    exchange (Assignments), with Formgrader and Courses switched off. Their kernels start with
+    the course's settings for the libraries' numbers, as the grading service's do."""
     role = "instructor" if spawner.user.name == settings.instructor else "student"
     spawner.environment.update(
         {
@@ -54,6 +56,7 @@ def _environment(spawner):
             "JUPYTER_CONFIG_PATH": str(settings.user_config(role)),
             "PATH": PATH,
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            **KERNEL_ENVIRONMENT,
         }
     )
 

@@ -3,7 +3,9 @@
 The settings go to the launcher and the zygote as JSON: they must come back unchanged, and
 anything malformed must be refused with a message naming the field. Both kernel paths, cold
 (the launcher) and forked (the zygote), must give the kernel the same sandbox: read from
-``/proc/self/status`` and ``getrlimit`` inside a real sandboxed kernel on each.
+``/proc/self/status`` and ``getrlimit`` inside a real sandboxed kernel on each, and the same
+settings for the libraries' numbers as every kernel of the course (the zygote imports the
+libraries with them).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from grader.engine.launcher import (
     SettingsError,
 )
 from grader.engine.sandbox import Sandbox, SandboxPolicy, interpreter_paths, probe
-from grader.engine.warm import zygote
+from grader.engine.warm import zygote, zygote_environment
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 
 pytestmark = pytest.mark.xdist_group("engine-sandbox")
 
@@ -126,7 +129,24 @@ for name in ('AS', 'NPROC', 'FSIZE', 'CPU', 'NOFILE', 'CORE'):
     print(name, resource.getrlimit(getattr(resource, 'RLIMIT_' + name)))
 print('cwd', os.getcwd(), 'pid-1', open('/proc/1/cmdline').read().split(chr(0))[:3])
 print('hidden', sorted(os.listdir('/root')), sorted(os.listdir('/home')))
-"""
+print('settings', {name: os.environ.get(name) for name in NAMES})
+""".replace("NAMES", repr(sorted(KERNEL_ENVIRONMENT)))
+
+#: What the kernel must print for the course's settings (grader.kernel_environment).
+SETTINGS = str(dict(sorted(KERNEL_ENVIRONMENT.items())))
+#: A grader's machine that says otherwise: oneDNN's kernels, another Keras backend.
+ELSEWHERE = {"TF_ENABLE_ONEDNN_OPTS": "1", "KERAS_BACKEND": "jax"}
+
+
+def test_the_zygote_imports_the_libraries_with_the_course_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TensorFlow decides on oneDNN when it is imported, in the zygote for forked kernels: the
+    zygote's environment carries the course's settings whatever the grader's says."""
+    for name, value in ELSEWHERE.items():
+        monkeypatch.setenv(name, value)
+    env = zygote_environment({})
+    assert {name: env[name] for name in KERNEL_ENVIRONMENT} == KERNEL_ENVIRONMENT
 
 
 def _kernel_view(sandbox: Sandbox, socket: str | None) -> list[str]:
@@ -141,7 +161,9 @@ def _kernel_view(sandbox: Sandbox, socket: str | None) -> list[str]:
 @pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("unshare"), reason="the sandbox user needs root"
 )
-def test_cold_and_forked_kernels_enter_the_same_sandbox() -> None:
+def test_cold_and_forked_kernels_enter_the_same_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in ELSEWHERE.items():  # the grader's own environment must not reach them
+        monkeypatch.setenv(name, value)
     policy = SandboxPolicy()
     capabilities = probe(policy)
     capabilities.require()
@@ -167,6 +189,7 @@ def test_cold_and_forked_kernels_enter_the_same_sandbox() -> None:
     assert seen["CORE"] == "(0, 0)"
     assert seen["hidden"].endswith(" []")  # /home is empty; /root holds only the interpreter
     assert seen["cwd"].startswith("/tmp/work pid-1 ")
+    assert seen["settings"] == SETTINGS
 
     # The slot user may differ between the two runs; everything else must not.
     def same(lines: list[str]) -> list[str]:

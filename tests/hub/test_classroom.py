@@ -28,6 +28,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from grader.hub.processes import SERVICE_ENV, marked
 from grader.hub.settings import SETTINGS_ENV
+from grader.kernel_environment import KERNEL_ENVIRONMENT
 from tests.support.browser import chromium, needs_chromium
 from tests.support.hub import (
     ASSIGNMENT,
@@ -367,6 +368,11 @@ def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: obj
     steps.shot("validated")
     assert "passes all the tests" in dialog.inner_text()
     dialog.get_by_role("button").last.click()
+    # the notebook's kernel computes what the grading service's will: the same settings
+    kernels = _kernels_of(hub, "hub-jo")
+    assert kernels, "the open notebook has no kernel"
+    for environment in kernels:
+        assert {k: environment.get(k) for k in KERNEL_ENVIRONMENT} == KERNEL_ENVIRONMENT
 
     page.locator(".lm-TabBar-tab", has_text="Assignments").first.click()
     fetched.get_by_role("button", name="Submit", exact=True).click()
@@ -388,6 +394,24 @@ def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: obj
     heading.wait_for(timeout=60_000)
     steps.shot("feedback")
     assert heading.inner_text() == "Score: 9 / 9"
+
+
+def _kernels_of(hub: Classroom, user: str) -> list[dict[str, str]]:
+    """The environments of the classroom's kernels running as ``user``."""
+    uid = pwd.getpwnam(user).pw_uid
+    found = []
+    for pid in marked(SETTINGS_ENV, str(hub.settings.path)):
+        try:
+            if Path(f"/proc/{pid}").stat().st_uid != uid:
+                continue
+            if b"ipykernel" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue
+            raw = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:  # ended meanwhile
+            continue
+        pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+        found.append({k.decode(): v.decode(errors="replace") for k, v in pairs})
+    return found
 
 
 @needs_chromium
