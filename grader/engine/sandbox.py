@@ -87,6 +87,18 @@ PASSED_ENV = (
 )
 
 
+#: What the libraries of a sandboxed kernel read when they are imported: the hash seed, the
+#: log level, the plotting backend and the course's settings for TensorFlow's numbers. The
+#: zygote imports them with the same (:func:`grader.engine.warm.zygote_environment`).
+IMPORT_ENVIRONMENT = {
+    "PYTHONHASHSEED": "0",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "MPLBACKEND": "Agg",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    **KERNEL_ENVIRONMENT,
+}
+
+
 #: Concurrent sandboxed kernels on one machine: each holds its own user (``grader-sandbox-K``),
 #: so that the process limit (RLIMIT_NPROC, counted per user) of one student never binds another.
 USER_SLOTS = 64
@@ -396,17 +408,13 @@ class Sandbox:
                 "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
                 "HOME": workdir,
                 "PYTHONPATH": str(runtime / "pylib"),
-                "PYTHONHASHSEED": "0",
                 "PYTHONNOUSERSITE": "1",
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "MPLBACKEND": "Agg",
                 "MPLCONFIGDIR": f"{workdir}/.config/matplotlib",
                 "IPYTHONDIR": f"{workdir}/.ipython",
                 "JUPYTER_RUNTIME_DIR": str(runtime),
                 "JUPYTER_PLATFORM_DIRS": "1",
-                "TF_CPP_MIN_LOG_LEVEL": "2",
                 "NBGRADER_EXECUTION": "autograde",
-                **KERNEL_ENVIRONMENT,
+                **IMPORT_ENVIRONMENT,
             }
         )
         env.setdefault("LANG", "C.UTF-8")

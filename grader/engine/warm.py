@@ -28,7 +28,7 @@ from pathlib import Path
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from grader.engine import scratch
-from grader.kernel_environment import KERNEL_ENVIRONMENT
+from grader.engine.sandbox import IMPORT_ENVIRONMENT
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +79,10 @@ def preload_for(sources: Iterable[str]) -> tuple[str, ...]:
 
 def zygote_environment(extra: Mapping[str, str]) -> dict[str, str]:
     """The zygote's environment: what libraries read when imported must already be the kernels'
-    (hash seed, thread counts, log levels, plotting backend, the course's settings for
-    TensorFlow's numbers), whatever the grader's own environment says."""
+    (the sandbox's ``IMPORT_ENVIRONMENT``, and the thread counts in ``extra``), whatever the
+    grader's own environment says."""
     env = dict(os.environ)
-    env.update(
-        {
-            "PYTHONHASHSEED": "0",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "MPLBACKEND": "Agg",
-            **KERNEL_ENVIRONMENT,
-        }
-    )
+    env.update(IMPORT_ENVIRONMENT)
     env.update(extra)
     return env
 
