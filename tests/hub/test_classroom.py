@@ -361,6 +361,12 @@ def test_a_student_works_and_submits_in_the_browser(hub: Classroom, browser: obj
             break
         time.sleep(0.5)
     assert typed and typed[0].strip() == answer_of("digits-single").strip()
+    # the lab knows its save is done only when the server's answer arrives, after the write:
+    # Validate saves again, and before that answer the lab takes its own save for someone
+    # else's change ("File Changed"); its tab stays marked unsaved until then
+    page.wait_for_function(
+        "() => !document.querySelector('.lm-TabBar-tab.jp-mod-dirty')", timeout=60_000
+    )
 
     page.locator(".jp-NotebookPanel-toolbar").get_by_text("Validate", exact=True).click()
     dialog = page.locator(".jp-Dialog")
