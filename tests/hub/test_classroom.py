@@ -441,6 +441,9 @@ def test_a_student_cannot_reach_another_students_files(hub: Classroom, browser: 
 def test_the_instructor_grades_the_written_answer_in_formgrader(
     hub: Classroom, browser: object
 ) -> None:
+    # jo submits in the browser test, which waits for the grading: nothing to wait for here
+    # when that test failed before submitting
+    assert hub.entries_of("hub-jo"), "hub-jo has not submitted: see the browser test"
     hub.wait_for("hub-jo", RELEASED)
     page, steps = _log_in(browser, hub, INSTRUCTOR)
     page.goto(f"{hub.url}/user/{INSTRUCTOR}/formgrader/manage_submissions/{ASSIGNMENT}")
