@@ -167,8 +167,8 @@ class GradingService:
             problem = self.refusal(item)
             if problem:
                 log.error("%s: refused: %s", item.name, problem)
-                ledger.set_state(item.name, "failed", problem)
                 self.notify(item, "failed", reason=problem)
+                ledger.set_state(item.name, "failed", problem)
 
     def refusal(self, item: exchange.Submission) -> str:
         """Why a submission cannot be graded, or ''."""
@@ -193,8 +193,8 @@ class GradingService:
             key = (entry.student, entry.assignment)
             earlier = latest.get(key)
             if earlier is not None:
-                ledger.set_state(earlier.name, "superseded", f"graded instead: {entry.name}")
                 self.notify_entry(earlier, "superseded")
+                ledger.set_state(earlier.name, "superseded", f"graded instead: {entry.name}")
             latest[key] = entry
         now = time.time()
         chosen: dict[str, list[Entry]] = {}
@@ -203,8 +203,8 @@ class GradingService:
             if used >= self.policy.per_hour:
                 if entry.state != "deferred":
                     after = self._next_slot(ledger, entry)
-                    ledger.set_state(entry.name, "deferred", f"over {self.policy.per_hour}/hour")
                     self.notify_entry(entry, "deferred", limit=self.policy.per_hour, after=after)
+                    ledger.set_state(entry.name, "deferred", f"over {self.policy.per_hour}/hour")
                 continue
             chosen.setdefault(assignment, []).append(entry)
         return chosen
@@ -249,8 +249,8 @@ class GradingService:
                 exchange.collect(item, self.course.submitted_dir(entry.student, assignment))
             except OSError as error:
                 log.error("%s: cannot collect: %s", entry.name, error)
-                ledger.set_state(entry.name, "failed", f"cannot collect: {error}")
                 self.notify_entry(entry, "failed", reason="the service could not copy it.")
+                ledger.set_state(entry.name, "failed", f"cannot collect: {error}")
                 continue
             ledger.set_state(entry.name, "grading")
             by_student[entry.student] = entry
@@ -270,8 +270,8 @@ class GradingService:
             for entry in by_student.values():
                 current = {e.name: e.state for e in ledger.in_state("grading")}
                 if entry.name in current:
-                    ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {error}")
                     self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
+                    ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {error}")
 
     def write_report(self, assignment: str) -> None:
         """The assignment's class report, in the instructor's course folder
@@ -301,13 +301,15 @@ class GradingService:
         try:
             if row.state == "error":
                 reason = "; ".join(row.notes) or "unknown"
-                ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {reason}")
                 self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
+                ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {reason}")
                 return
             graded_at = time.time()
             release_now, public = self._release_rule(assignment)
             notices = self._late_notice(entry, assignment)
             if not release_now:
+                due = self._due(assignment)
+                self.notify_entry(entry, "held", due=_utc(due.timestamp()) if due else "")
                 ledger.set_state(
                     entry.name,
                     "graded",
@@ -316,8 +318,6 @@ class GradingService:
                     score=row.score,
                     max_score=row.max_score,
                 )
-                due = self._due(assignment)
-                self.notify_entry(entry, "held", due=_utc(due.timestamp()) if due else "")
                 return
             self._publish(entry, public, notices)
             ledger.set_state(
@@ -432,7 +432,9 @@ class GradingService:
 
     def notify(self, item: exchange.Submission, kind: str, **values: object) -> None:
         """Put a short page in place of the submission's feedback, so that the student's
-        Assignments tab says what happened to it (deferred, superseded, held, failed)."""
+        Assignments tab says what happened to it (deferred, superseded, held, failed). Called
+        before the ledger records that state, as feedback is published before ``released``:
+        what the ledger says, the student can already read."""
         try:
             page = self._notice_page(item.assignment, kind, time=item.timestamp, **values)
             secret = (item.folder / exchange.SECRET).read_text(encoding="utf-8")

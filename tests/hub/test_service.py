@@ -7,6 +7,7 @@ import logging
 import os
 import pwd
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -39,19 +40,21 @@ def _course(folder: Path) -> Path:
     return root
 
 
-def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str) -> None:
+def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str, secret: str = "") -> Path:
     """A submission of ``assignment`` in ``inbound/``, as nbgrader's submit leaves it: the
-    notebook, its timestamp and its secret, in a folder the student owns."""
+    notebook, its timestamp and its secret, in a folder the student owns. Its folder."""
+    secret = secret or f"{assignment}secret"
     notebook = submit(root, STUDENT, assignment=assignment)
-    folder = inbound / f"{STUDENT}+{assignment}+{timestamp}+{assignment}secret"
+    folder = inbound / f"{STUDENT}+{assignment}+{timestamp}+{secret}"
     folder.mkdir(parents=True)
     shutil.move(notebook, folder / notebook.name)
     (folder / exchange.TIMESTAMP).write_text(timestamp, encoding="utf-8")
-    (folder / exchange.SECRET).write_text(f"{assignment}secret", encoding="utf-8")
+    (folder / exchange.SECRET).write_text(secret, encoding="utf-8")
     shutil.rmtree(root / "submitted" / STUDENT)
     user = pwd.getpwnam(STUDENT)
     for path in [folder, *folder.iterdir()]:
         os.chown(path, user.pw_uid, user.pw_gid)
+    return folder
 
 
 def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
@@ -125,3 +128,53 @@ def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
             service.warm_up()
         assert len(failed) == 1
         assert service.session("demo") is not failed[0]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path) -> None:
+    """A state that the student is told of (refused, superseded, deferred) is recorded once the
+    page that tells them is in the exchange: whoever reads the ledger (``grader hub-status``,
+    the classroom's tests) finds the student's page there already."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    (inbound.parent / "outbound" / "demo").mkdir(parents=True)
+    folders = [
+        _hand_in(root, inbound, "demo", f"2026-12-05 10:00:0{n}.000000 UTC", f"secret{n}")
+        for n in (1, 2)
+    ]
+    stranger = inbound / "daemon+demo+2026-12-05 10:00:03.000000 UTC+secret3"
+    stranger.mkdir()
+    (stranger / exchange.TIMESTAMP).write_text("2026-12-05 10:00:03.000000 UTC", encoding="utf-8")
+    (stranger / exchange.SECRET).write_text("secret3", encoding="utf-8")
+    folders.append(stranger)
+
+    def page_of(name: str) -> Path:
+        secret = (inbound / name / exchange.SECRET).read_text(encoding="utf-8")
+        notebook = next((p.stem for p in (inbound / name).glob("*.ipynb")), "demo")
+        digest = exchange.notebook_hash(secret=secret, notebook_id=notebook)
+        return inbound.parent / "feedback" / f"{digest}.html"
+
+    told: dict[str, tuple[str, bool]] = {}
+    settings = _settings(root, tmp_path, exchange_root)
+    service = GradingService(
+        settings, load_course(root), FeedbackPolicy(per_hour=1), options(), None, toy_labels
+    )
+    with service, Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.add("earlier", STUDENT, "demo", "2026-12-05 09:00:00.000000 UTC")
+        ledger.set_state("earlier", "released", graded_at=time.time())  # the hour's one
+        record = ledger.set_state
+
+        def spy(name: str, state: str, note: str = "", **values: float | None) -> None:
+            told[name] = (state, page_of(name).exists())
+            record(name, state, note, **values)
+
+        ledger.set_state = spy  # type: ignore[method-assign]
+        service.receive(ledger)
+        assert service.gradable(ledger) == {}
+    names = [f.name for f in folders]
+    assert told == {
+        names[0]: ("superseded", True),
+        names[1]: ("deferred", True),
+        names[2]: ("failed", True),
+    }, told
