@@ -24,6 +24,7 @@ import pwd
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import nbformat
@@ -50,6 +51,8 @@ HOUR_S = 3600.0
 #: How a failure of the grader itself (not of the submission) starts its ledger note: such
 #: submissions are graded again when the service starts again.
 GRADER_ERROR = "grader error"
+#: What the student is told when the grader, not their work, failed.
+NOT_YOURS = {"reason": "an error of the grader, not yours."}
 
 #: What the service tells a student in place of feedback, in the assignment's language.
 NOTICES = {
@@ -167,8 +170,7 @@ class GradingService:
             problem = self.refusal(item)
             if problem:
                 log.error("%s: refused: %s", item.name, problem)
-                self.notify(item, "failed", reason=problem)
-                ledger.set_state(item.name, "failed", problem)
+                self.tell_and_record(ledger, item, "failed", problem, says={"reason": problem})
 
     def refusal(self, item: exchange.Submission) -> str:
         """Why a submission cannot be graded, or ''."""
@@ -193,8 +195,7 @@ class GradingService:
             key = (entry.student, entry.assignment)
             earlier = latest.get(key)
             if earlier is not None:
-                self.notify_entry(earlier, "superseded")
-                ledger.set_state(earlier.name, "superseded", f"graded instead: {entry.name}")
+                self.tell_and_record(ledger, earlier, "superseded", f"graded instead: {entry.name}")
             latest[key] = entry
         now = time.time()
         chosen: dict[str, list[Entry]] = {}
@@ -203,8 +204,13 @@ class GradingService:
             if used >= self.policy.per_hour:
                 if entry.state != "deferred":
                     after = self._next_slot(ledger, entry)
-                    self.notify_entry(entry, "deferred", limit=self.policy.per_hour, after=after)
-                    ledger.set_state(entry.name, "deferred", f"over {self.policy.per_hour}/hour")
+                    self.tell_and_record(
+                        ledger,
+                        entry,
+                        "deferred",
+                        f"over {self.policy.per_hour}/hour",
+                        says={"limit": self.policy.per_hour, "after": after},
+                    )
                 continue
             chosen.setdefault(assignment, []).append(entry)
         return chosen
@@ -249,8 +255,13 @@ class GradingService:
                 exchange.collect(item, self.course.submitted_dir(entry.student, assignment))
             except OSError as error:
                 log.error("%s: cannot collect: %s", entry.name, error)
-                self.notify_entry(entry, "failed", reason="the service could not copy it.")
-                ledger.set_state(entry.name, "failed", f"cannot collect: {error}")
+                self.tell_and_record(
+                    ledger,
+                    entry,
+                    "failed",
+                    f"cannot collect: {error}",
+                    says={"reason": "the service could not copy it."},
+                )
                 continue
             ledger.set_state(entry.name, "grading")
             by_student[entry.student] = entry
@@ -270,8 +281,9 @@ class GradingService:
             for entry in by_student.values():
                 current = {e.name: e.state for e in ledger.in_state("grading")}
                 if entry.name in current:
-                    self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
-                    ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {error}")
+                    self.tell_and_record(
+                        ledger, entry, "failed", f"{GRADER_ERROR}: {error}", says=NOT_YOURS
+                    )
 
     def write_report(self, assignment: str) -> None:
         """The assignment's class report, in the instructor's course folder
@@ -301,19 +313,22 @@ class GradingService:
         try:
             if row.state == "error":
                 reason = "; ".join(row.notes) or "unknown"
-                self.notify_entry(entry, "failed", reason="an error of the grader, not yours.")
-                ledger.set_state(entry.name, "failed", f"{GRADER_ERROR}: {reason}")
+                self.tell_and_record(
+                    ledger, entry, "failed", f"{GRADER_ERROR}: {reason}", says=NOT_YOURS
+                )
                 return
             graded_at = time.time()
             release_now, public = self._release_rule(assignment)
             notices = self._late_notice(entry, assignment)
             if not release_now:
                 due = self._due(assignment)
-                self.notify_entry(entry, "held", due=_utc(due.timestamp()) if due else "")
-                ledger.set_state(
-                    entry.name,
+                self.tell_and_record(
+                    ledger,
+                    entry,
                     "graded",
                     "released after the due date",
+                    notice="held",
+                    says={"due": _utc(due.timestamp()) if due else ""},
                     graded_at=graded_at,
                     score=row.score,
                     max_score=row.max_score,
@@ -426,15 +441,29 @@ class GradingService:
             entry.student, entry.assignment, entry.timestamp, folder / entry.name
         )
 
-    def notify_entry(self, entry: Entry, kind: str, **values: object) -> None:
-        """Tell the student about one submission through its feedback (see :meth:`notify`)."""
-        self.notify(self._submission(entry), kind, **values)
+    def tell_and_record(
+        self,
+        ledger: Ledger,
+        item: Entry | exchange.Submission,
+        state: str,
+        note: str,
+        notice: str = "",
+        says: Mapping[str, object] | None = None,
+        **fields: float | None,
+    ) -> None:
+        """Tell the student what happened to a submission (:meth:`notify`: the page of
+        ``notice``, by default the state's own, filled with ``says``), then record ``state``,
+        its note and ``fields`` in the ledger. In this order, as feedback is published before
+        ``released``: whatever state the ledger shows, the student can already read."""
+        if isinstance(item, Entry):
+            item = self._submission(item)
+        self.notify(item, notice or state, **(says or {}))
+        ledger.set_state(item.name, state, note, **fields)
 
     def notify(self, item: exchange.Submission, kind: str, **values: object) -> None:
         """Put a short page in place of the submission's feedback, so that the student's
-        Assignments tab says what happened to it (deferred, superseded, held, failed). Called
-        before the ledger records that state, as feedback is published before ``released``:
-        what the ledger says, the student can already read."""
+        Assignments tab says what happened to it (deferred, superseded, held, failed); see
+        :meth:`tell_and_record`, which also records the state."""
         try:
             page = self._notice_page(item.assignment, kind, time=item.timestamp, **values)
             secret = (item.folder / exchange.SECRET).read_text(encoding="utf-8")
