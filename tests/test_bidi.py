@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from grader.checks import messages
+from grader.engine import words
 from grader.i18n.bidi import embed_line, misplaced_values, visual
 from grader.i18n.build import translate_file
 
@@ -47,6 +48,15 @@ SAMPLES: dict[str, Any] = {
     "largest": [4, 2],
     "tol": 1e-05,
     "error_rel": 0.0123,
+    # the engine's verdicts (grader.engine.words)
+    "worst": 1.25,
+    "dataset": "digits",
+    "accuracy": 0.8512,
+    "situation": "when_available",
+    "max_ratio": 0.8,
+    "network": "relu_relu_softmax",
+    "problem": "y: shape (3,)",
+    "found": "numpy.allclose replaced",
 }
 #: Fields that hold another message of the catalog (already isolated as a whole).
 NESTED = {
@@ -102,6 +112,19 @@ def test_every_hebrew_message_shows_its_values_intact(hebrew: None) -> None:
             assert value in line, f"{key}: {value!r} is not intact in {line!r}"
             checked += 1
     assert checked > 60
+
+
+def test_every_hebrew_verdict_of_the_engine_shows_its_values_intact() -> None:
+    """The engine's words to a Hebrew student (the hidden parts of tests), filled with samples,
+    laid out in the feedback's left-to-right message column."""
+    checked = 0
+    for key, templates in words.MESSAGES.items():
+        fields, shown = _fill(templates["he"])
+        line = visual(words.say("he", key, **fields), "L")
+        for value in shown:
+            assert value in line, f"{key}: {value!r} is not intact in {line!r}"
+            checked += 1
+    assert checked > 40
 
 
 def test_without_isolates_the_values_turn_around() -> None:

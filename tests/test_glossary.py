@@ -10,6 +10,7 @@ import polib
 import yaml
 
 from grader.checks import messages
+from grader.engine import words
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "docs" / "glossary.md"
@@ -88,6 +89,7 @@ def test_variant_matching_takes_prefixes_and_whole_words() -> None:
 def test_notebooks_and_messages_use_the_glossary_terms() -> None:
     texts = _po_texts()
     texts.update({f"messages.py {key}": t["he"] for key, t in messages.MESSAGES.items()})
+    texts.update({f"engine/words.py {key}": t["he"] for key, t in words.MESSAGES.items()})
     assert len(texts) > 400
     found = violations(texts)
     assert not found, "\n".join(found)

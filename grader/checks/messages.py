@@ -9,6 +9,7 @@ The language is the one setting of the checks that lives for the whole kernel se
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from typing import Any
 
 #: Languages the messages come in.
@@ -261,14 +262,20 @@ class _IsolatingFormatter(string.Formatter):
 
 
 def say(message_id: str, /, **fields: Any) -> str:
-    """The message ``message_id`` in the current language, its fields filled in.
+    """The message ``message_id`` in the current language, its fields filled in (see
+    :func:`word`)."""
+    return word(MESSAGES[message_id], current_language(), **fields)
+
+
+def word(templates: Mapping[str, str], language: str, /, **fields: Any) -> str:
+    """One message, from its templates by language, in ``language`` (English when it has no
+    template in that language), its fields filled in. The engine words its verdicts with it
+    too (:mod:`grader.engine.words`).
 
     In a right-to-left language the whole message is a right-to-left isolate (RLI ... PDI) and
     each field a first-strong isolate (FSI ... PDI): Jupyter shows output left to right, and
     without them a Hebrew sentence reverses the values in it ("(5, 2)" would read "(2 ,5)").
     """
-    language = current_language()
-    templates = MESSAGES[message_id]
     if language not in templates:
         return templates["en"].format(**fields)
     if language in RIGHT_TO_LEFT:

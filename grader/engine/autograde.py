@@ -37,6 +37,7 @@ from grader import __version__
 from grader.course import Course, load_course
 from grader.engine import gradebook as gb
 from grader.engine import judge, scratch
+from grader.engine.feedback import notebook_language
 from grader.engine.files import fingerprint, read_files, submission_files
 from grader.engine.progress import Progress, Row
 from grader.engine.reference import Reference, cached_or_pending, load_or_run
@@ -154,14 +155,15 @@ def prepare(
         else:
             log.warning("no source notebook %s: its tests get nbgrader's rule only", source)
             references[name] = Reference(name, "none")
+    sources = {
+        name: nbformat.read(path, 4)
+        for name in notebooks
+        if (path := course.source_dir(assignment) / f"{name}.ipynb").is_file()
+    }
     preload: tuple[str, ...] = ()
     if options.warm and policy.enabled and capabilities.root and capabilities.unshare:
         preload = preload_for(
-            cell.source
-            for name in notebooks
-            if (course.source_dir(assignment) / f"{name}.ipynb").is_file()
-            for cell in nbformat.read(course.source_dir(assignment) / f"{name}.ipynb", 4).cells
-            if cell.cell_type == "code"
+            cell.source for nb in sources.values() for cell in nb.cells if cell.cell_type == "code"
         )
     plan = AssignmentPlan(
         assignment=assignment,
@@ -174,6 +176,7 @@ def prepare(
         engine=ENGINE_VERSION,
         preload=preload,
         sealed=sealed,
+        languages={name: notebook_language(nb) for name, nb in sources.items()},
     )
     return GradingContext(course, plan)
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grader import measures
+from grader.engine.words import say
 from grader.evidence import Evidence
 
 if TYPE_CHECKING:  # nbformat and nbgrader only for nbgrader's own rule (plain_score, judge_cell):
@@ -64,64 +65,69 @@ def _number_like(value: Any) -> bool:
     return isinstance(value, int | float | np.ndarray) and not isinstance(value, bool)
 
 
-def compare_value(name: str, student: Any, reference: Any, rtol: float, atol: float) -> str | None:
-    """None when ``student`` matches ``reference``; otherwise why not, in words."""
+def compare_value(
+    name: str, student: Any, reference: Any, rtol: float, atol: float, language: str = "en"
+) -> str | None:
+    """None when ``student`` matches ``reference``; otherwise why not, in words (in
+    ``language``, the notebook's)."""
     if isinstance(reference, bool):
         if not isinstance(student, bool) or student != reference:
-            return f"{name} is not the expected truth value"
+            return say(language, "truth-value", name=name)
         return None
     if reference is None:
-        return None if student is None else f"{name} should be empty (None)"
+        return None if student is None else say(language, "should-be-none", name=name)
     if isinstance(reference, str):
-        return None if student == reference else f"{name} is not the expected text"
+        return None if student == reference else say(language, "wrong-text", name=name)
     if isinstance(reference, int) and not isinstance(reference, bool):
         if isinstance(student, bool) or not isinstance(student, int | float):
-            return f"{name} should be a whole number"
-        return None if student == reference else f"{name} is not the expected number"
+            return say(language, "whole-number", name=name)
+        return None if student == reference else say(language, "wrong-number", name=name)
     if isinstance(reference, list):
         if not isinstance(student, list) or len(student) != len(reference):
-            return f"{name} should be a list of {len(reference)} items"
+            return say(language, "list-of", name=name, count=len(reference))
         for position, (s, r) in enumerate(zip(student, reference, strict=True)):
-            problem = compare_value(f"{name}[{position}]", s, r, rtol, atol)
+            problem = compare_value(f"{name}[{position}]", s, r, rtol, atol, language)
             if problem:
                 return problem
         return None
     if isinstance(reference, Mapping):
         if not isinstance(student, Mapping):
-            return f"{name} should be a mapping"
+            return say(language, "mapping", name=name)
         for key, r in reference.items():
             if key not in student:
-                return f"{name}.{key} is missing"
-            problem = compare_value(f"{name}.{key}", student[key], r, rtol, atol)
+                return say(language, "missing", name=f"{name}.{key}")
+            problem = compare_value(f"{name}.{key}", student[key], r, rtol, atol, language)
             if problem:
                 return problem
         return None
     if _number_like(reference):
-        return _compare_numeric(name, student, np.asarray(reference), rtol, atol)
-    return f"{name}: the reference holds a value the engine cannot compare"
+        return _compare_numeric(name, student, np.asarray(reference), rtol, atol, language)
+    return say(language, "cannot-compare", name=name)
 
 
 def _compare_numeric(
-    name: str, student: Any, reference: np.ndarray, rtol: float, atol: float
+    name: str, student: Any, reference: np.ndarray, rtol: float, atol: float, language: str
 ) -> str | None:
     if isinstance(student, bool) or not (_number_like(student) or isinstance(student, list)):
-        return f"{name} should be numeric"
+        return say(language, "numeric", name=name)
     try:
         value = np.asarray(student)
     except (ValueError, TypeError):
-        return f"{name} should be numeric"
+        return say(language, "numeric", name=name)
     if value.dtype == object:
-        return f"{name} should be numeric"
+        return say(language, "numeric", name=name)
     if value.shape != reference.shape:
-        return f"{name} has shape {value.shape}, expected {reference.shape}"
+        return say(language, "shape", name=name, got=value.shape, want=reference.shape)
     if reference.dtype.kind not in "biufc" or value.dtype.kind not in "biufc":
-        return None if np.array_equal(value, reference) else f"{name} differs from the expected"
+        if np.array_equal(value, reference):
+            return None
+        return say(language, "differs", name=name)
     if np.allclose(value, reference, rtol=rtol, atol=atol, equal_nan=True):
         return None
     with np.errstate(invalid="ignore"):
         diff = np.abs(value.astype(np.complex128) - reference.astype(np.complex128))
     worst = float(np.nanmax(diff)) if diff.size and not np.all(np.isnan(diff)) else math.nan
-    return f"{name} differs from the expected value (largest difference {worst:.3g})"
+    return say(language, "differs-by", name=name, worst=worst)
 
 
 def _tolerances(expect: Mapping[str, Any]) -> tuple[float, float]:
@@ -132,7 +138,9 @@ def _tolerances(expect: Mapping[str, Any]) -> tuple[float, float]:
         return 1e-5, 1e-8
 
 
-def judge_values(student: Evidence, reference: Evidence, skip: Sequence[str] = ()) -> list[str]:
+def judge_values(
+    student: Evidence, reference: Evidence, skip: Sequence[str] = (), language: str = "en"
+) -> list[str]:
     """Problems of a ``values``-like piece of evidence (empty list: it passes)."""
     rtol, atol = _tolerances(reference.expect)
     problems = []
@@ -140,42 +148,59 @@ def judge_values(student: Evidence, reference: Evidence, skip: Sequence[str] = (
         if key in skip:
             continue
         if key not in student.values:
-            problems.append(f"{key} is missing")
+            problems.append(say(language, "missing", name=key))
             continue
-        problem = compare_value(key, student.values[key], expected, rtol, atol)
+        problem = compare_value(key, student.values[key], expected, rtol, atol, language)
         if problem:
             problems.append(problem)
     return problems
 
 
-def judge_predictions(student: Evidence, reference: Evidence, labels: LabelSource) -> list[str]:
+def judge_predictions(
+    student: Evidence, reference: Evidence, labels: LabelSource, language: str = "en"
+) -> list[str]:
     """Accuracy of the student's predictions on the hidden split against the threshold."""
     dataset = reference.values.get("dataset")
     if not isinstance(dataset, str):
-        return ["the reference names no dataset; ask the instructor"]
+        return [say(language, "no-dataset")]
     threshold = reference.expect.get("threshold")
     if not isinstance(threshold, int | float) or isinstance(threshold, bool):
-        return ["the reference sets no accuracy threshold; ask the instructor"]
+        return [say(language, "no-threshold")]
     predicted = student.values.get("predictions")
     truth = np.asarray(labels(dataset))
     try:
         predicted = np.asarray(predicted)
     except (ValueError, TypeError):
-        return ["predictions are not an array of labels"]
+        return [say(language, "predictions-unreadable")]
     if predicted.dtype == object or predicted.dtype.kind not in "biu":
-        return ["predictions should be integer class labels"]
+        return [say(language, "predictions-not-labels")]
     if predicted.shape != truth.shape:
-        return [f"{predicted.size} predictions for {truth.size} hidden examples of {dataset}"]
+        return [
+            say(
+                language,
+                "predictions-count",
+                count=predicted.size,
+                total=truth.size,
+                dataset=dataset,
+            )
+        ]
     accuracy = float(np.mean(predicted == truth)) if truth.size else 0.0
     if accuracy >= float(threshold):
         return []
     return [
-        f"accuracy {accuracy:.3f} on the hidden examples of {dataset}, "
-        f"below the required {float(threshold):.3f}"
+        say(
+            language,
+            "accuracy-hidden",
+            accuracy=accuracy,
+            dataset=dataset,
+            threshold=float(threshold),
+        )
     ]
 
 
-def judge_device(student: Evidence, reference: Evidence, device: str) -> list[str]:
+def judge_device(
+    student: Evidence, reference: Evidence, device: str, language: str = "en"
+) -> list[str]:
     """Every tensor must be on the device the engine gave the kernel (or the one the reference
     names in ``expect.device``, such as ``meta`` for code that must follow its argument); the
     device types are read here from what the kernel reported. Other fields as values."""
@@ -183,31 +208,32 @@ def judge_device(student: Evidence, reference: Evidence, device: str) -> list[st
     devices = student.values.get("devices")
     problems = []
     if not isinstance(devices, list) or not devices:
-        problems.append("no devices reported")
+        problems.append(say(language, "no-devices"))
     elif "error" in devices:  # the student's code raised on the device it was given
         error = student.values.get("error")
-        detail = f" ({error})" if isinstance(error, str) and error else ""
-        problems.append(
-            f"the code raised an error on the device it was given ({wanted}){detail}: "
-            "something it needs (the model or the batch) was not moved there"
-        )
+        if isinstance(error, str) and error:
+            problems.append(say(language, "device-error", wanted=wanted, error=error))
+        else:
+            problems.append(say(language, "device-error-unsaid", wanted=wanted))
     else:
         found = {measures.device_type(str(d)) for d in devices}
         wrong = sorted(found - {wanted})
         if wrong:
-            problems.append(f"found tensors on {', '.join(wrong)}; expected all on {wanted}")
-    return problems + judge_values(student, reference, skip=("devices",))
+            problems.append(
+                say(language, "tensors-elsewhere", wrong=", ".join(wrong), wanted=wanted)
+            )
+    return problems + judge_values(student, reference, skip=("devices",), language=language)
 
 
-def _curve(value: Any, name: str) -> np.ndarray | str:
+def _curve(value: Any, name: str, language: str) -> np.ndarray | str:
     """A loss curve: a non-empty one-dimensional array of finite numbers."""
-    checked = _numbers(value, name)
+    checked = _numbers(value, name, language)
     if isinstance(checked, np.ndarray) and (checked.ndim != 1 or not checked.size):
-        return f"{name} should be a non-empty list of numbers"
+        return say(language, "not-a-curve", name=name)
     return checked
 
 
-def judge_overfitting(student: Evidence, reference: Evidence) -> list[str]:
+def judge_overfitting(student: Evidence, reference: Evidence, language: str = "en") -> list[str]:
     """A regularized run must narrow the generalization gap to the reference's ratio.
 
     The gaps are computed here from the student's four loss curves (two training runs that
@@ -216,32 +242,29 @@ def judge_overfitting(student: Evidence, reference: Evidence) -> list[str]:
     """
     curves = {}
     for name in ("plain_train", "plain_val", "regularized_train", "regularized_val"):
-        curve = _curve(student.values.get(name), name.replace("_", " ") + " losses")
+        curve = _curve(student.values.get(name), say(language, f"curve-{name}"), language)
         if isinstance(curve, str):
             return [curve]
         curves[name] = curve
     if len(curves["plain_train"]) != len(curves["plain_val"]) or len(
         curves["regularized_train"]
     ) != len(curves["regularized_val"]):
-        return ["each run should give as many training as validation losses"]
+        return [say(language, "curve-lengths")]
     try:
         max_ratio = float(reference.expect.get("max_ratio", 0.8))
         min_ratio = float(reference.expect.get("min_ratio", -math.inf))
     except (TypeError, ValueError):
-        return ["the reference sets no ratio; ask the instructor"]
+        return [say(language, "no-ratio")]
     plain = measures.generalization_gap(curves["plain_train"], curves["plain_val"])
     regularized = measures.generalization_gap(
         curves["regularized_train"], curves["regularized_val"]
     )
     if plain <= 0:
-        return ["the unregularized run shows no gap to narrow"]
+        return [say(language, "no-gap")]
     if regularized < min_ratio * plain:
-        return [
-            "the validation loss is far below the training loss: return "
-            "(train_losses, val_losses), training losses first"
-        ]
+        return [say(language, "gap-order")]
     if regularized > max_ratio * plain:
-        return [f"the gap shrank to {regularized / plain:.0%}; at most {max_ratio:.0%} is needed"]
+        return [say(language, "gap-shrank", ratio=regularized / plain, max_ratio=max_ratio)]
     return []
 
 
@@ -249,46 +272,44 @@ def judge_overfitting(student: Evidence, reference: Evidence) -> list[str]:
 MAX_WEIGHT_ARRAYS = 64
 
 
-def _numbers(value: Any, name: str) -> np.ndarray | str:
+def _numbers(value: Any, name: str, language: str) -> np.ndarray | str:
     """``value`` as a finite numeric array, or why it is not one (in words)."""
     if not isinstance(value, np.ndarray) or value.dtype.kind not in "biuf":
-        return f"{name} should be an array of numbers"
+        return say(language, "not-numbers", name=name)
     if not np.all(np.isfinite(value)):
-        return f"{name} holds values that are not finite numbers"
+        return say(language, "not-finite", name=name)
     return value
 
 
-def _test_probes(student: Any, reference: Any, name: str) -> np.ndarray | str:
+def _test_probes(student: Any, reference: Any, language: str) -> np.ndarray | str:
     """The reference's probe inputs when the kernel reported the same ones, or why not: the
     inputs come from the test, and a kernel that changed them is judged on nothing."""
     if not isinstance(reference, np.ndarray):
-        return f"the reference holds no {name}; ask the instructor"
+        return say(language, "no-reference-probes")
     if not isinstance(student, np.ndarray) or not np.array_equal(student, reference):
-        return f"the {name} are not the test's"
+        return say(language, "probes-changed")
     return reference
 
 
-def judge_nonlinear(student: Evidence, reference: Evidence) -> list[str]:
+def judge_nonlinear(student: Evidence, reference: Evidence, language: str = "en") -> list[str]:
     """The model's outputs on the reference's probes must not be an affine function of them.
 
     The residual of the best affine fit is computed here from the raw outputs, at the first
     probe scale that leaves usable outputs; one integer label per sample cannot be fitted and
     passes (a labels-only predict function).
     """
-    probes = _test_probes(
-        student.values.get("probes"), reference.values.get("probes"), "probe inputs"
-    )
+    probes = _test_probes(student.values.get("probes"), reference.values.get("probes"), language)
     if isinstance(probes, str):
         return [probes]
     scores = student.values.get("scores")
     if not isinstance(scores, list) or len(scores) != len(measures.PROBE_SHRINKS):
-        return [f"scores should be a list of {len(measures.PROBE_SHRINKS)} arrays of outputs"]
-    checked = [_numbers(s, "the model's outputs") for s in scores]
+        return [say(language, "scores-list", count=len(measures.PROBE_SHRINKS))]
+    checked = [_numbers(s, say(language, "name-outputs"), language) for s in scores]
     for item in checked:
         if isinstance(item, str):
             return [item]
         if len(item) != len(probes):
-            return [f"{len(item)} outputs for {len(probes)} probe inputs"]
+            return [say(language, "outputs-count", count=len(item), total=len(probes))]
     arrays = [a for a in checked if isinstance(a, np.ndarray)]
     if measures.is_label_output(arrays[0]):
         return []
@@ -296,28 +317,25 @@ def judge_nonlinear(student: Evidence, reference: Evidence) -> list[str]:
     residual = measures.nonlinearity_residual(probes, arrays)
     if residual > tolerance:
         return []
-    return [
-        f"the network's outputs are a linear function of its inputs (relative residual "
-        f"{residual:.1e}); put a non-linearity such as ReLU after each hidden layer"
-    ]
+    return [say(language, "linear", residual=residual)]
 
 
-def judge_network(student: Evidence, reference: Evidence) -> list[str]:
+def judge_network(student: Evidence, reference: Evidence, language: str = "en") -> list[str]:
     """The model's outputs must equal the forward pass the reference names, recomputed here in
     float64 from the model's own weights (:func:`grader.measures.follows_network`)."""
     network = reference.expect.get("network")
     if network not in measures.NETWORKS:
-        return ["the reference names no known network; ask the instructor"]
-    probe = _test_probes(student.values.get("probe"), reference.values.get("probe"), "probe inputs")
+        return [say(language, "no-network")]
+    probe = _test_probes(student.values.get("probe"), reference.values.get("probe"), language)
     if isinstance(probe, str):
         return [probe]
-    outputs = _numbers(student.values.get("outputs"), "the model's outputs")
+    outputs = _numbers(student.values.get("outputs"), say(language, "name-outputs"), language)
     if isinstance(outputs, str):
         return [outputs]
     weights = student.values.get("weights")
     if not isinstance(weights, list) or not 0 < len(weights) <= MAX_WEIGHT_ARRAYS:
-        return [f"weights should be a list of at most {MAX_WEIGHT_ARRAYS} arrays"]
-    arrays = [_numbers(w, "a weight") for w in weights]
+        return [say(language, "weights-list", count=MAX_WEIGHT_ARRAYS)]
+    arrays = [_numbers(w, say(language, "name-weight"), language) for w in weights]
     bad = [a for a in arrays if isinstance(a, str)]
     if bad:
         return [bad[0]]
@@ -325,44 +343,50 @@ def judge_network(student: Evidence, reference: Evidence) -> list[str]:
     kernels = [a for a in arrays if isinstance(a, np.ndarray)]
     if measures.follows_network(str(network), kernels, probe, outputs, atol=atol):
         return []
-    return [f"the model does not compute the network asked for ({network}) with its own weights"]
+    return [say(language, "not-the-network", network=network)]
 
 
-def judge_pick(student: Evidence, reference: Evidence) -> list[str]:
+def judge_pick(student: Evidence, reference: Evidence, language: str = "en") -> list[str]:
     """A device choice per faked situation: its type (read here from the name the student's
     function returned) must be the reference's."""
     problems = []
     for situation, expected in reference.values.items():
         got = student.values.get(situation)
         if not isinstance(got, str) or not isinstance(expected, str):
-            problems.append(f"{situation}: no device name was returned")
+            problems.append(say(language, "no-device-name", situation=situation))
         elif measures.device_type(got) != measures.device_type(expected):
             problems.append(
-                f"{situation}: chose {measures.device_type(got)}, "
-                f"expected {measures.device_type(expected)}"
+                say(
+                    language,
+                    "chose-device",
+                    situation=situation,
+                    got=measures.device_type(got),
+                    want=measures.device_type(expected),
+                )
             )
     return problems
 
 
 def judge_evidence(
-    student: Evidence, reference: Evidence, labels: LabelSource, device: str
+    student: Evidence, reference: Evidence, labels: LabelSource, device: str, language: str = "en"
 ) -> list[str]:
-    """Problems of one student item judged against the matching reference item."""
+    """Problems of one student item judged against the matching reference item, in
+    ``language`` (the notebook's)."""
     if student.malformed:
-        return [f"its evidence could not be read ({student.malformed})"]
+        return [say(language, "evidence-unreadable", reason=student.malformed)]
     if reference.kind == "predictions":
-        return judge_predictions(student, reference, labels)
+        return judge_predictions(student, reference, labels, language)
     if reference.kind == "device":
-        return judge_device(student, reference, device)
+        return judge_device(student, reference, device, language)
     if reference.kind == "overfitting":
-        return judge_overfitting(student, reference)
+        return judge_overfitting(student, reference, language)
     if reference.kind == "nonlinear":
-        return judge_nonlinear(student, reference)
+        return judge_nonlinear(student, reference, language)
     if reference.kind == "network":
-        return judge_network(student, reference)
+        return judge_network(student, reference, language)
     if reference.kind == "pick":
-        return judge_pick(student, reference)
-    return judge_values(student, reference)
+        return judge_pick(student, reference, language)
+    return judge_values(student, reference, language=language)
 
 
 def match_evidence(
@@ -370,9 +394,10 @@ def match_evidence(
     reference: Sequence[Evidence],
     labels: LabelSource,
     device: str,
+    language: str = "en",
 ) -> list[str]:
     """Judge a cell's evidence: the k-th reference item of a (check, kind) against the k-th of the
-    student's; missing or surplus items are problems."""
+    student's; missing or surplus items are problems (worded in ``language``)."""
     problems: list[str] = []
     by_key: dict[tuple[str, str], list[Evidence]] = {}
     for item in student:
@@ -384,20 +409,20 @@ def match_evidence(
         expected_counts[key] = position + 1
         candidates = by_key.get(key, [])
         if position >= len(candidates):
-            problems.append(f"{ref.check}: no evidence (the check did not run to the end)")
+            problems.append(say(language, "no-evidence", check=ref.check))
             continue
         try:
-            found = judge_evidence(candidates[position], ref, labels, device)
+            found = judge_evidence(candidates[position], ref, labels, device, language)
         except Exception as error:
             # The judge validates every student value it reads and says what is wrong in words;
             # anything else is the engine's fault, never the student's zero.
             raise JudgeError(
                 f"the engine could not judge {ref.check} ({type(error).__name__}: {error})"
             ) from error
-        problems += [f"{ref.check}: {p}" for p in found]
+        problems += [say(language, "check-problem", check=ref.check, problem=p) for p in found]
     for key, items in by_key.items():
         if len(items) > expected_counts.get(key, 0):
-            problems.append(f"{key[0]}: more evidence than the test emits")
+            problems.append(say(language, "surplus-evidence", check=key[0]))
     return problems
 
 
@@ -433,8 +458,10 @@ def judge_cell(
     student: Sequence[Evidence],
     labels: LabelSource,
     device: str,
+    language: str = "en",
 ) -> Verdict:
-    """The verdict on one grade cell (see the module docstring for the rule)."""
+    """The verdict on one grade cell (see the module docstring for the rule), its messages in
+    ``language``, the notebook's: the student reads them in their feedback."""
     from nbgrader import utils as nbutils
 
     meta = cell.metadata["nbgrader"]
@@ -445,15 +472,18 @@ def judge_cell(
     if cell.cell_type != "code":
         return Verdict(grade_id, None, max_score, False, manual=True)
     if facts.status in ("timeout", "died", "not_run"):
-        return Verdict(grade_id, 0.0, max_score, False, (facts.message or "not run",))
-    if facts.tampered_before:
-        message = "tampering detected before this test: " + "; ".join(facts.tampered_before)
+        message = facts.message or say(language, "not-run")
         return Verdict(grade_id, 0.0, max_score, False, (message,))
+    if facts.tampered_before:
+        found = "; ".join(facts.tampered_before)
+        return Verdict(
+            grade_id, 0.0, max_score, False, (say(language, "tampering-before", found=found),)
+        )
     error = _error_in(facts.outputs) or (facts.message if facts.status == "error" else None)
     if error:
         return Verdict(grade_id, 0.0, max_score, False, (error,))
     if reference:
-        problems = match_evidence(student, reference, labels, device)
+        problems = match_evidence(student, reference, labels, device, language)
         if problems:
             return Verdict(grade_id, 0.0, max_score, False, tuple(problems))
         return Verdict(grade_id, max_score, max_score, True)

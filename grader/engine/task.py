@@ -22,7 +22,7 @@ import nbformat
 import numpy as np
 
 from grader.engine import gradebook as gb
-from grader.engine import judge
+from grader.engine import judge, words
 from grader.engine.files import stage_files, submission_files
 from grader.engine.kernel import NotebookRun, Timeouts, execute_notebook
 from grader.engine.outputs import OutputLimits
@@ -128,6 +128,12 @@ class AssignmentPlan:
     preload: tuple[str, ...] = ()  # libraries a zygote imports once (empty: cold kernels)
     # the sealed datasets' files, computed once by the grading process (none: each worker's own)
     sealed: Mapping[str, bytes] = field(default_factory=dict)
+    # notebook -> the language its students read (its source's ``metadata.grader.language``)
+    languages: Mapping[str, str] = field(default_factory=dict)
+
+    def language(self, notebook: str) -> str:
+        """The language of a notebook's verdicts: its students' ("en" by default)."""
+        return self.languages.get(notebook, "en")
 
     @property
     def fingerprint_base(self) -> str:
@@ -181,15 +187,15 @@ def not_gradable_notebook(name: str, master: MasterNotebook, reason: str) -> Gra
     return GradedNotebook(summary, verdicts, None, grades)
 
 
-def _missing(name: str, master: MasterNotebook) -> GradedNotebook:
+def _missing(name: str, master: MasterNotebook, language: str) -> GradedNotebook:
     grades = gb.NotebookGrades(name)
     verdicts = []
+    missing = words.say(language, "not-submitted")
     for cell in master.grade_cells:
         grades.grades[cell.name] = gb.CellGrade(0.0, False)
-        verdicts.append(
-            judge.Verdict(cell.name, 0.0, float(cell.points or 0), False, ("not submitted",))
-        )
+        verdicts.append(judge.Verdict(cell.name, 0.0, float(cell.points or 0), False, (missing,)))
     max_score = sum(v.max_score for v in verdicts)
+    # the summary's reason stays "not submitted" in every language: reports read it as a marker
     summary = NotebookSummary(name, True, 0.0, max_score, 0.0, reasons=["not submitted"])
     return GradedNotebook(summary, verdicts, None, grades)
 
@@ -200,8 +206,9 @@ def judge_notebook(
     reference: Reference,
     labels: judge.LabelSource,
     device: str,
+    language: str = "en",
 ) -> list[judge.Verdict]:
-    """Verdicts on every grade cell of an executed notebook."""
+    """Verdicts on every grade cell of an executed notebook, worded in ``language``."""
     verdicts = []
     seen: list[str] = []
     for index, cell in enumerate(nb.cells):
@@ -218,7 +225,13 @@ def judge_notebook(
         student = evidence_in_outputs(list(facts.outputs))
         verdicts.append(
             judge.judge_cell(
-                cell, facts, reference.evidence_for(meta["grade_id"]), student, labels, device
+                cell,
+                facts,
+                reference.evidence_for(meta["grade_id"]),
+                student,
+                labels,
+                device,
+                language,
             )
         )
     return verdicts
@@ -233,7 +246,7 @@ def grade_notebook(
         raise RuntimeError(f"the reference run of {name} has not been made")
     path = folder / f"{name}.ipynb"
     if not path.is_file():
-        return _missing(name, master)
+        return _missing(name, master, plan.language(name))
     try:
         submitted = read_notebook(path, plan.options.max_notebook_bytes)
     except NotGradable as error:
@@ -246,7 +259,9 @@ def grade_notebook(
         run = execute_notebook(
             nb, prepared, plan.options.timeouts, bench.trusted_prefixes, plan.options.output_limits
         )
-    verdicts = judge_notebook(nb, run, plan.references[name], bench.labels, bench.device)
+    verdicts = judge_notebook(
+        nb, run, plan.references[name], bench.labels, bench.device, plan.language(name)
+    )
     grades = gb.NotebookGrades(name, flagged=bool(run.tampering))
     for verdict in verdicts:
         grades.grades[verdict.grade_id] = gb.CellGrade(verdict.score, verdict.score is None)

@@ -51,8 +51,6 @@ HOUR_S = 3600.0
 #: How a failure of the grader itself (not of the submission) starts its ledger note: such
 #: submissions are graded again when the service starts again.
 GRADER_ERROR = "grader error"
-#: What the student is told when the grader, not their work, failed.
-NOT_YOURS = {"reason": "an error of the grader, not yours."}
 
 #: What the service tells a student in place of feedback, in the assignment's language.
 NOTICES = {
@@ -67,6 +65,14 @@ NOTICES = {
         "failed": "Your submission of {time} could not be graded: {reason} It is kept; the "
         "instructor has been told.",
         "late": "Submitted {late} after the due date: marked late.",
+        # why a submission was not graded: the {reason} of "failed"
+        "reason-not-a-student": "{student!r} is not a student of this course.",
+        "reason-folder-unchecked": "its folder cannot be checked ({error}).",
+        "reason-not-own-account": "it was not submitted from its student's own account.",
+        "reason-not-an-assignment": "{assignment!r} is not an assignment of this course.",
+        "reason-not-copied": "the service could not copy it.",
+        "reason-grader-error": "an error of the grader, not yours.",
+        "reason-notebook-name": "the assignment's notebook is {expected}.",
     },
     "he": {
         "deferred": "ההגשה שלכם מ-\u2066{time}\u2069 נשמרה. בשעה האחרונה נבדקו כבר \u2066{limit}"
@@ -79,6 +85,13 @@ NOTICES = {
         "failed": "לא ניתן היה לבדוק את ההגשה שלכם מ-\u2066{time}\u2069: \u2068{reason}\u2069 "
         "ההגשה נשמרה, והמרצה קיבל הודעה.",
         "late": "הוגש \u2066{late}\u2069 אחרי מועד ההגשה: סומן כהגשה מאוחרת.",
+        "reason-not-a-student": "החשבון \u2066{student}\u2069 אינו רשום בקורס הזה.",
+        "reason-folder-unchecked": "אי אפשר לבדוק את התיקייה שלה (\u2066{error}\u2069).",
+        "reason-not-own-account": "היא לא הוגשה מהחשבון שלכם.",
+        "reason-not-an-assignment": "\u2066{assignment}\u2069 אינה מטלה של הקורס הזה.",
+        "reason-not-copied": "שירות הבדיקה לא הצליח להעתיק אותה.",
+        "reason-grader-error": "זו שגיאה של מערכת הבדיקה, לא שלכם.",
+        "reason-notebook-name": "המחברת של המטלה היא \u2066{expected}\u2069.",
     },
 }
 
@@ -167,25 +180,28 @@ class GradingService:
             if not ledger.add(item.name, item.student, item.assignment, item.timestamp):
                 continue
             log.info("received %s", item.name)
-            problem = self.refusal(item)
-            if problem:
+            refused = self.refusal(item)
+            if refused:
+                key, values = refused
+                problem = NOTICES["en"][f"reason-{key}"].format(**values)
                 log.error("%s: refused: %s", item.name, problem)
-                self.tell_and_record(ledger, item, "failed", problem, says={"reason": problem})
+                reason = self._reason(item.assignment, key, **values)
+                self.tell_and_record(ledger, item, "failed", problem, says={"reason": reason})
 
-    def refusal(self, item: exchange.Submission) -> str:
-        """Why a submission cannot be graded, or ''."""
+    def refusal(self, item: exchange.Submission) -> tuple[str, dict[str, object]] | None:
+        """Why a submission cannot be graded (a reason of ``NOTICES`` and its values), or None."""
         if item.student not in self.settings.students:
-            return f"{item.student!r} is not a student of this course."
+            return "not-a-student", {"student": item.student}
         try:
             owner = item.folder.stat().st_uid
             expected = pwd.getpwnam(item.student).pw_uid
         except (OSError, KeyError) as error:
-            return f"its folder cannot be checked ({error})."
+            return "folder-unchecked", {"error": error}
         if owner != expected:
-            return "it was not submitted from its student's own account."
+            return "not-own-account", {}
         if item.assignment not in self.course.assignments():
-            return f"{item.assignment!r} is not an assignment of this course."
-        return ""
+            return "not-an-assignment", {"assignment": item.assignment}
+        return None
 
     def gradable(self, ledger: Ledger) -> dict[str, list[Entry]]:
         """The submissions to grade now, by assignment: per student the latest waiting one;
@@ -260,7 +276,7 @@ class GradingService:
                     entry,
                     "failed",
                     f"cannot collect: {error}",
-                    says={"reason": "the service could not copy it."},
+                    says={"reason": self._reason(assignment, "not-copied")},
                 )
                 continue
             ledger.set_state(entry.name, "grading")
@@ -282,7 +298,11 @@ class GradingService:
                 current = {e.name: e.state for e in ledger.in_state("grading")}
                 if entry.name in current:
                     self.tell_and_record(
-                        ledger, entry, "failed", f"{GRADER_ERROR}: {error}", says=NOT_YOURS
+                        ledger,
+                        entry,
+                        "failed",
+                        f"{GRADER_ERROR}: {error}",
+                        says={"reason": self._reason(assignment, "grader-error")},
                     )
 
     def write_report(self, assignment: str) -> None:
@@ -314,7 +334,11 @@ class GradingService:
             if row.state == "error":
                 reason = "; ".join(row.notes) or "unknown"
                 self.tell_and_record(
-                    ledger, entry, "failed", f"{GRADER_ERROR}: {reason}", says=NOT_YOURS
+                    ledger,
+                    entry,
+                    "failed",
+                    f"{GRADER_ERROR}: {reason}",
+                    says={"reason": self._reason(assignment, "grader-error")},
                 )
                 return
             graded_at = time.time()
@@ -371,7 +395,7 @@ class GradingService:
             results = read_results(course.autograded_dir(entry.student, assignment) / RESULTS_NAME)
             expected = ", ".join(f"{n}.ipynb" for n in self._notebooks(assignment))
             reasons = list((results or {}).get("reasons", [])) or [
-                f"the assignment's notebook is {expected}."
+                self._reason(assignment, "notebook-name", expected=expected)
             ]
             page = self._notice_page(
                 assignment, "failed", time=entry.timestamp, reason=" ".join(reasons)
@@ -478,10 +502,18 @@ class GradingService:
         except (OSError, KeyError) as error:
             log.error("%s: could not tell the student (%s): %s", item.name, kind, error)
 
+    def _notice_language(self, assignment: str) -> str:
+        """The language of what the student is told: the assignment's (English for a name that
+        is not an assignment of the course)."""
+        return self._language(assignment) if assignment in self.course.assignments() else "en"
+
+    def _reason(self, assignment: str, key: str, **values: object) -> str:
+        """Why a submission of ``assignment`` was not graded, in the words its student reads."""
+        return NOTICES[self._notice_language(assignment)][f"reason-{key}"].format(**values)
+
     def _notice_page(self, assignment: str, kind: str, **values: object) -> str:
         """A feedback page that only says what happened, in the assignment's language."""
-        known = assignment in self.course.assignments()
-        language = self._language(assignment) if known else "en"
+        language = self._notice_language(assignment)
         text = NOTICES[language][kind].format(**values)
         nb = nbformat.v4.new_notebook()
         direction = ' dir="rtl" lang="he"' if language == "he" else ""

@@ -102,7 +102,15 @@ class SimilaritySettings(Configurable):
     ).tag(config=True)
     ignored_outputs = List(
         Unicode(),
-        default_value=[r"NotImplementedError", r"no evidence", r"^not submitted"],
+        # the engine's words for "no evidence" and "not submitted" in each of its languages
+        # (grader.engine.words; a Hebrew message starts with an invisible isolate, U+2067)
+        default_value=[
+            r"NotImplementedError",
+            r"no evidence",
+            r"^not submitted",
+            r"לא נרשם דבר",
+            "^\u2067?לא הוגש",
+        ],
         help="Regular expressions of failure messages that say nothing about the work (an "
         "exercise left as released, a check that never ran); never grouped.",
     ).tag(config=True)

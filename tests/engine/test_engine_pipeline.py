@@ -166,6 +166,32 @@ def test_feedback_of_a_hebrew_notebook_is_hebrew_and_right_to_left(course: Path)
     assert "direction: ltr" in page  # code and outputs stay left to right
 
 
+def test_a_hebrew_notebook_hears_the_engine_in_hebrew(course: Path) -> None:
+    """What only the engine decides (the hidden points, the hidden labels) is worded in the
+    notebook's language, with its values isolated: a Hebrew student reads no English there."""
+    source = course / "source/demo/demo.ipynb"
+    nb = nbformat.read(source, 4)
+    nb.metadata["grader"] = {"language": "he"}
+    nbformat.write(nb, source)
+    submit(
+        course,
+        "noa",  # right at the public point, wrong at the hidden ones; every label wrong
+        answers={
+            "answer_double": "def double(x):\n    return 2 * x if np.isscalar(x) else x\n",
+            "answer_labels": "def labels(x):\n    return (np.asarray(x, dtype=int) + 1) % 3\n",
+        },
+    )
+    _grade(course)
+    document = json.loads((course / "autograded/noa/demo/results.json").read_text())
+    said = {t["name"].split("/")[1]: t["output"] for t in document["tests"]}
+    assert "שונה מהערך הנכון" in said["test_double"], said["test_double"]
+    accuracy = said["test_predictions"]
+    assert "הדיוק על הקבוצה החבויה של \u2068toy\u2069 הוא \u20680.000\u2069" in accuracy
+    assert "\u2068toy-accuracy\u2069" in accuracy and "below the required" not in accuracy
+    page = html.unescape(write_feedback(load_course(course), "demo")[0].read_text())
+    assert "נדרש לפחות \u20680.900\u2069" in page
+
+
 def test_without_sandbox_it_warns_once_and_still_grades(course: Path, caplog) -> None:
     submit(course, "good")
     with caplog.at_level(logging.WARNING):

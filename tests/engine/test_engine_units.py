@@ -165,6 +165,27 @@ def test_predictions_use_trusted_labels_and_reference_threshold() -> None:
     assert judge.judge_predictions(_ev({"predictions": np.array([0.0, 1.0])}), ref, labels)
 
 
+def test_the_judge_words_its_verdicts_in_the_notebooks_language() -> None:
+    """What only the engine decides reaches a Hebrew student in Hebrew, values isolated; an
+    English notebook (the default) keeps English; a cell that never ran says so in both."""
+    labels = {"toy": np.array([0, 1, 2, 0])}.__getitem__
+    ref = _ev({"dataset": "toy", "predictions": labels("toy")}, "predictions", threshold=0.75)
+    student = [_ev({"dataset": "toy", "predictions": np.array([1, 1, 2, 1])}, "predictions")]
+    english = judge.match_evidence(student, [ref], labels, "cpu")
+    hebrew = judge.match_evidence(student, [ref], labels, "cpu", language="he")
+    assert english == ["c: accuracy 0.500 on the hidden examples of toy, below the required 0.750"]
+    assert hebrew == [
+        "\u2067\u2068c\u2069: \u2067הדיוק על הקבוצה החבויה של \u2068toy\u2069 הוא "
+        "\u20680.500\u2069; נדרש לפחות \u20680.750\u2069\u2069\u2069"
+    ]
+    cell = nbformat.v4.new_code_cell(
+        "pass", metadata={"nbgrader": {"grade": True, "grade_id": "t"}}
+    )
+    facts = judge.CellFacts("not_run")
+    verdict = judge.judge_cell(cell, facts, None, [], labels, "cpu", language="he")
+    assert verdict.messages == ("\u2067התא לא הורץ\u2069",)
+
+
 def test_device_must_be_the_one_given() -> None:
     ref = _ev({"devices": ["cuda"], "count": 2}, "device")
     assert judge.judge_device(_ev({"devices": ["cpu", "cpu"], "count": 2}), ref, "cpu") == []

@@ -3,6 +3,7 @@ assignments, graded from the exchange's ``inbound/`` by one round of the service
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import pwd
@@ -10,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from grader.course import load_course
@@ -178,3 +180,32 @@ def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path) -> None:
         names[1]: ("deferred", True),
         names[2]: ("failed", True),
     }, told
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path) -> None:
+    """A submission of a Hebrew assignment that cannot be graded: its student reads the notice
+    and its reason in Hebrew, right to left; the instructor's ledger keeps English."""
+    root = _course(tmp_path)
+    source = root / "source" / "demo" / "demo.ipynb"
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["grader"] = {"language": "he"}
+    nbformat.write(nb, source)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    (inbound.parent / "outbound" / "demo").mkdir(parents=True)
+    folder = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
+    os.chown(folder, 0, 0)  # handed in from another account than its student's
+    settings = _settings(root, tmp_path, exchange_root)
+    service = GradingService(
+        settings, load_course(root), FeedbackPolicy(), options(), None, toy_labels
+    )
+    with service, Ledger(tmp_path / "ledger.sqlite") as ledger:
+        service.receive(ledger)
+        (entry,) = ledger.in_state("failed")
+    assert entry.note == "it was not submitted from its student's own account."
+    digest = exchange.notebook_hash(secret="secret1", notebook_id="demo")
+    page = html.unescape((inbound.parent / "feedback" / f"{digest}.html").read_text("utf-8"))
+    assert '<p dir="rtl" lang="he">לא ניתן היה לבדוק את ההגשה שלכם' in page
+    assert "\u2068היא לא הוגשה מהחשבון שלכם.\u2069" in page
+    assert "account" not in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.checks.messages import SUPPORTED
 from grader.cli import main
 from grader.course import Course, load_course
 from grader.demo.class_sim import (
@@ -28,6 +30,7 @@ from grader.demo.class_sim import (
     solutions_of,
     write_submissions,
 )
+from grader.engine import words
 from grader.engine.feedback import write_feedback
 from grader.engine.results import RESULTS_NAME, SubmissionResults, TestResult, write_json_atomic
 from grader.report.render import write_report
@@ -324,3 +327,16 @@ def test_fingerprints_are_the_same_in_every_process() -> None:
         runs.append((salted, stable))
     assert runs[0][0] != runs[1][0]  # Python's own hash moved
     assert runs[0][1] == runs[1][1] and runs[0][1].strip() != "[]"  # the fingerprints did not
+
+
+def test_messages_that_say_nothing_are_ignored_in_every_language() -> None:
+    """A check that never ran and a notebook not handed in say nothing about the work, in the
+    engine's words of each language: shared by several students, they are no sign of copying."""
+    patterns = [re.compile(p) for p in SimilaritySettings().ignored_outputs]
+    for language in SUPPORTED:
+        for said in (
+            words.say(language, "no-evidence", check="toy-accuracy"),
+            words.say(language, "not-submitted"),
+        ):
+            assert any(p.search(said) for p in patterns), (language, said)
+    assert not any(p.search(words.say("he", "not-run")) for p in patterns)
