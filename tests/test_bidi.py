@@ -57,6 +57,23 @@ SAMPLES: dict[str, Any] = {
     "network": "relu_relu_softmax",
     "problem": "y: shape (3,)",
     "found": "numpy.allclose replaced",
+    "limit": 20971520,
+    "byte": "0xff",
+    "offset": 3,
+    "line": 2,
+    "column": 7,
+    "version": 3,
+    "position": 4,
+    "cell_id": "a1b2",
+    "grade_id": "test-train-step",
+    "cell_type": "code",
+    "seconds": 120,
+    "cell": "train-model",
+    "index": 12,
+    "log": "ModuleNotFoundError: No module named 'torch'",
+    "signal": "SIGTERM",
+    "code": 3,
+    "calls": "sys.exit, os._exit, exit()",
 }
 #: Fields that hold another message of the catalog (already isolated as a whole).
 NESTED = {

@@ -57,7 +57,7 @@ def stage_files(folder: Path, files: Mapping[str, bytes]) -> dict[str, Path]:
     for name, content in files.items():
         target = (folder / name).resolve()
         if not target.is_relative_to(folder.resolve()):
-            raise NotGradable(f"a file name leaves the submission folder: {name!r}")
+            raise NotGradable("name-leaves-folder", name=name)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
         staged[name] = target

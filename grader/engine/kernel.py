@@ -29,7 +29,7 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-from grader.engine import tamper
+from grader.engine import tamper, words
 from grader.engine.outputs import OutputBudget, OutputLimits
 from grader.engine.sandbox import PreparedRun, python_executable
 
@@ -44,14 +44,10 @@ PROBE_TIMEOUT_S = 15.0
 #: Kernel start budget (imports in a cold sandbox can be slow on a loaded machine).
 STARTUP_TIMEOUT_S = 60.0
 
-SIGNAL_WORDS = {
-    signal.SIGKILL: "killed (out of memory, or a limit was exceeded)",
-    signal.SIGSEGV: "crashed with a segmentation fault",
-    signal.SIGABRT: "aborted",
-    signal.SIGXCPU: "exceeded its CPU time limit",
-    signal.SIGXFSZ: "exceeded the file size limit",
-    signal.SIGBUS: "crashed with a bus error",
-}
+#: Signals whose end of a kernel has words of its own (``exit-<NAME>`` in :mod:`words`).
+SIGNAL_WORDS = frozenset(
+    {signal.SIGKILL, signal.SIGSEGV, signal.SIGABRT, signal.SIGXCPU, signal.SIGXFSZ, signal.SIGBUS}
+)
 
 
 @dataclass(frozen=True)
@@ -86,18 +82,21 @@ class NotebookRun:
     first_tampered_index: int | None = None
 
 
-def describe_exit(code: int | None) -> str:
-    """The kernel's exit status in words ("exited with status 3", "crashed with ...")."""
+def describe_exit(code: int | None, language: str = "en") -> str:
+    """The kernel's exit status in words ("exited with status 3", "crashed with ..."), in
+    ``language``."""
     if code is None:
-        return "stopped responding"
+        return words.say(language, "exit-unresponsive")
     if code < 0 or code > 128:
         number = -code if code < 0 else code - 128
         try:
             sig = signal.Signals(number)
         except ValueError:
-            return f"was killed by signal {number}"
-        return SIGNAL_WORDS.get(sig, f"was killed by {sig.name}")
-    return f"exited with status {code} (sys.exit, os._exit or exit())"
+            return words.say(language, "exit-signal-number", number=number)
+        if sig in SIGNAL_WORDS:
+            return words.say(language, f"exit-{sig.name}")
+        return words.say(language, "exit-signal-name", signal=sig.name)
+    return words.say(language, "exit-status", code=code, calls="sys.exit, os._exit, exit()")
 
 
 def _exit_code(km: AsyncKernelManager) -> int | None:
@@ -163,9 +162,12 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
 class BoundedClient(NotebookClient):
     """nbclient's client with every cell's outputs bounded as they arrive (:mod:`outputs`)."""
 
-    def __init__(self, nb: nbformat.NotebookNode, limits: OutputLimits, **kw: Any) -> None:
+    def __init__(
+        self, nb: nbformat.NotebookNode, limits: OutputLimits, language: str, **kw: Any
+    ) -> None:
         super().__init__(nb, **kw)
         self.limits = limits
+        self.language = language  # of the notes on what was cut
         self.budgets: dict[int, OutputBudget] = {}
 
     def output(
@@ -181,8 +183,8 @@ class BoundedClient(NotebookClient):
             return out
         outs.pop()
         if not outs:  # nothing held (first output, or after clear_output): a fresh budget
-            self.budgets[cell_index] = OutputBudget(self.limits)
-        budget = self.budgets.setdefault(cell_index, OutputBudget(self.limits))
+            self.budgets[cell_index] = OutputBudget(self.limits, self.language)
+        budget = self.budgets.setdefault(cell_index, OutputBudget(self.limits, self.language))
         budget.admit(out, outs)
         return out
 
@@ -213,8 +215,10 @@ class _Execution:
         trusted_prefixes: Sequence[str],
         log_path: Path,
         limits: OutputLimits,
+        language: str,
     ) -> None:
         self.nb = nb
+        self.language = language  # of the messages on cells that did not end well
         self.run_dir = run.runtime_dir
         self.env = run.env
         self.timeouts = timeouts
@@ -226,6 +230,7 @@ class _Execution:
         self.client = BoundedClient(
             nb,
             limits,
+            language,
             km=self.km,
             timeout=int(timeouts.cell),
             allow_errors=True,
@@ -261,9 +266,11 @@ class _Execution:
         except RuntimeError as error:  # the kernel did not start
             log.flush()
             tail = self.log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
-            self.problem = self.problem or f"the kernel could not start: {error}" + (
-                f" ({tail.splitlines()[-1]})" if tail else ""
-            )
+            if tail:
+                said = self._say("kernel-not-started-log", error=error, log=tail.splitlines()[-1])
+            else:
+                said = self._say("kernel-not-started", error=error)
+            self.problem = self.problem or said
         finally:
             await self._shut_down()
             log.close()
@@ -300,7 +307,7 @@ class _Execution:
             return None
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            return f"the notebook time limit of {self.timeouts.notebook:g} s was reached"
+            return self._say("notebook-time-reached", seconds=self.timeouts.notebook)
         budget = min(self.timeouts.cell, remaining)
         self.client.timeout = max(1, int(budget + 0.999))
         t0 = time.monotonic()
@@ -311,7 +318,8 @@ class _Execution:
         except DeadKernelError:
             seconds = time.monotonic() - t0
             await asyncio.sleep(0.2)
-            what = f"the kernel {describe_exit(_exit_code(self.km))} in cell {_label(cell, index)}"
+            how = describe_exit(_exit_code(self.km), self.language)
+            what = self._say("kernel-died-in", how=how, cell=_label(cell, index))
             self.cells[index] = CellRun(index, "died", seconds, what, copy.deepcopy(cell.outputs))
             return what
         seconds = time.monotonic() - t0
@@ -323,7 +331,8 @@ class _Execution:
         self.cells[index] = CellRun(index, status, seconds, message, copy.deepcopy(cell.outputs))
         await self._probe(index)
         if not await self.km.is_alive():
-            return f"the kernel {describe_exit(_exit_code(self.km))} after cell #{index}"
+            how = describe_exit(_exit_code(self.km), self.language)
+            return self._say("kernel-died-after", how=how, index=index)
         return None
 
     async def _timed_out(self, index: int, budget: float, seconds: float) -> str | None:
@@ -333,17 +342,20 @@ class _Execution:
         by_notebook = budget < self.timeouts.cell
         label = _label(cell, index)
         what = (
-            f"the notebook time limit of {self.timeouts.notebook:g} s ran out in cell {label}"
+            self._say("notebook-time-ran-out", seconds=self.timeouts.notebook, cell=label)
             if by_notebook
-            else f"timed out after {budget:g} s in cell {label}"
+            else self._say("cell-timed-out", seconds=budget, cell=label)
         )
         self.cells[index] = CellRun(index, "timeout", seconds, what, copy.deepcopy(cell.outputs))
         if by_notebook:
             return what
         await self.km.interrupt_kernel()
         if await _request(self.client, INTERRUPT_GRACE_S) is None:
-            return f"{what}; the kernel did not stop when interrupted and was killed"
+            return self._say("not-interruptible", what=what)
         return None
+
+    def _say(self, message_id: str, /, **fields: Any) -> str:
+        return words.say(self.language, message_id, **fields)
 
     async def _shut_down(self) -> None:
         try:
@@ -357,7 +369,8 @@ class _Execution:
     def _result(self) -> NotebookRun:
         for index in self.code_indices:
             if index not in self.cells:
-                self.cells[index] = CellRun(index, "not_run", message=self.problem or "not run")
+                message = self.problem or self._say("not-run")
+                self.cells[index] = CellRun(index, "not_run", message=message)
         return NotebookRun(
             notebook=self.nb,
             cells=self.cells,
@@ -379,15 +392,18 @@ def execute_notebook(
     timeouts: Timeouts,
     trusted_prefixes: Sequence[str],
     limits: OutputLimits | None = None,
+    language: str = "en",
 ) -> NotebookRun:
     """Run every code cell of ``nb`` (modified in place) in the prepared sandbox, each cell's
-    outputs bounded by ``limits``."""
+    outputs bounded by ``limits``; what went wrong is worded in ``language``, the notebook's."""
     log_path = run.runtime_dir / "kernel.log"
     execution_limits = limits or OutputLimits()
 
     async def in_loop() -> NotebookRun:
         # the kernel manager and its client are made inside the event loop that runs them
-        execution = _Execution(nb, run, timeouts, trusted_prefixes, log_path, execution_limits)
+        execution = _Execution(
+            nb, run, timeouts, trusted_prefixes, log_path, execution_limits, language
+        )
         return await execution.run()
 
     return asyncio.run(in_loop())

@@ -20,6 +20,7 @@ from typing import Any
 from nbformat import NotebookNode
 from nbformat.v4 import new_output
 
+from grader.engine import words
 from grader.evidence import MIME_TYPE
 
 
@@ -42,6 +43,7 @@ class OutputBudget:
     """What is left of one cell's budget; :meth:`admit` trims or drops each new output."""
 
     limits: OutputLimits
+    language: str = "en"  # of the notes that say what was cut (the notebook's)
     lines: int = 0
     size: int = 0
     evidence: int = 0
@@ -51,9 +53,8 @@ class OutputBudget:
         if reason in self.dropped:
             return
         self.dropped.append(reason)
-        outputs.append(
-            new_output("stream", name="stdout", text=f"\n[grader: output truncated: {reason}]\n")
-        )
+        note = words.say(self.language, "output-truncated", reason=reason)
+        outputs.append(new_output("stream", name="stdout", text=f"\n{note}\n"))
 
     def _text(self, text: str) -> tuple[str, str | None]:
         """The part of ``text`` that fits, and the reason when some did not."""
@@ -63,11 +64,11 @@ class OutputBudget:
         reason = None
         if kept.count("\n") > lines_left:
             kept = "".join(kept.splitlines(keepends=True)[: max(lines_left, 0)])
-            reason = f"more than {self.limits.max_lines} lines"
+            reason = words.say(self.language, "more-lines", count=self.limits.max_lines)
         encoded = kept.encode("utf-8")
         if len(encoded) > bytes_left:
             kept = encoded[: max(bytes_left, 0)].decode("utf-8", "ignore")
-            reason = f"more than {self.limits.max_bytes} bytes"
+            reason = words.say(self.language, "more-bytes", count=self.limits.max_bytes)
         self.lines += kept.count("\n")
         self.size += len(kept.encode("utf-8"))
         return kept, reason
@@ -90,7 +91,7 @@ class OutputBudget:
                 cut = len(traceback) - 2 * half
                 output["traceback"] = [
                     *traceback[:half],
-                    f"... ({cut} lines of traceback left out) ...",
+                    words.say(self.language, "traceback-cut", count=cut),
                     *traceback[-half:],
                 ]
             outputs.append(output)
@@ -99,7 +100,8 @@ class OutputBudget:
         if MIME_TYPE in data:
             size = _size(data[MIME_TYPE])
             if self.evidence + size > self.limits.max_evidence_bytes:
-                self._note(f"more than {self.limits.max_evidence_bytes} bytes of evidence", outputs)
+                limit = self.limits.max_evidence_bytes
+                self._note(words.say(self.language, "more-evidence", count=limit), outputs)
                 return
             self.evidence += size
             outputs.append(output)
@@ -116,4 +118,4 @@ class OutputBudget:
             if kept:
                 output["data"] = {"text/plain": kept}
                 outputs.append(output)
-        self._note(f"more than {self.limits.max_bytes} bytes", outputs)
+        self._note(words.say(self.language, "more-bytes", count=self.limits.max_bytes), outputs)

@@ -21,6 +21,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 
+from grader.engine import words
+
 #: Largest notebook file accepted, in bytes.
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
@@ -28,11 +30,19 @@ CELL_TYPES = ("code", "markdown", "raw")
 
 
 class NotGradable(Exception):
-    """A submission that cannot be graded; ``reason`` says why in words for the student."""
+    """A submission that cannot be graded: why, as a message of :mod:`grader.engine.words`
+    (its id and values). ``reason`` says it in English; :meth:`reason_in` in the student's
+    language."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    def __init__(self, message_id: str, **fields: object) -> None:
+        self.message_id = message_id
+        self.fields = fields
+        self.reason = words.say("en", message_id, **fields)
+        super().__init__(self.reason)
+
+    def reason_in(self, language: str) -> str:
+        """Why, in ``language``."""
+        return words.say(language, self.message_id, **self.fields)
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> NotebookNo
     """Read and validate a submitted notebook; raise :class:`NotGradable` with the reason."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise NotGradable(f"the notebook is {size} bytes, over the limit of {max_bytes} bytes")
+        raise NotGradable("too-large", size=size, limit=max_bytes)
     raw = path.read_bytes()
     return parse_notebook(raw)
 
@@ -89,43 +99,37 @@ def parse_notebook(raw: bytes) -> NotebookNode:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise NotGradable(
-            f"the notebook is not UTF-8 text (byte {raw[error.start]:#04x} at offset {error.start})"
-        ) from None
+        raise NotGradable("not-utf8", byte=f"{raw[error.start]:#04x}", offset=error.start) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise NotGradable(
-            f"the notebook is not valid JSON ({error.msg} at line {error.lineno}, "
-            f"column {error.colno})"
+            "not-json", error=error.msg, line=error.lineno, column=error.colno
         ) from None
     if not isinstance(data, dict) or "nbformat" not in data:
-        raise NotGradable("the file is JSON but not a Jupyter notebook")
+        raise NotGradable("not-a-notebook")
     version = data.get("nbformat")
     if version != 4:
-        raise NotGradable(
-            f"the notebook is in nbformat {version}; only nbformat 4 is graded "
-            "(open it in a current Jupyter and save it again)"
-        )
+        raise NotGradable("old-nbformat", version=version)
     cells = data.get("cells")
     if not isinstance(cells, list):
-        raise NotGradable("the notebook has no list of cells")
+        raise NotGradable("no-cells")
     seen: set[str] = set()
     for position, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") not in CELL_TYPES:
-            raise NotGradable(f"cell {position} is not a valid notebook cell")
+            raise NotGradable("bad-cell", position=position)
         source = cell.get("source", "")
         if not isinstance(source, str | list):
-            raise NotGradable(f"cell {position} has an invalid source")
+            raise NotGradable("bad-source", position=position)
         if isinstance(source, list) and not all(isinstance(line, str) for line in source):
-            raise NotGradable(f"cell {position} has an invalid source")
+            raise NotGradable("bad-source", position=position)
         metadata = cell.get("metadata", {})
         if not isinstance(metadata, dict) or not isinstance(metadata.get("nbgrader", {}), dict):
-            raise NotGradable(f"cell {position} has invalid metadata")
+            raise NotGradable("bad-metadata", position=position)
         cell_id = cell.get("id")
         if cell_id is not None:
             if cell_id in seen:
-                raise NotGradable(f"the notebook has two cells with the id {cell_id!r}")
+                raise NotGradable("duplicate-id", cell_id=cell_id)
             seen.add(cell_id)
     nb = nbformat.from_dict(data)
     for cell in nb.cells:
@@ -209,8 +213,9 @@ def _set_type(cell: NotebookNode, cell_type: str) -> None:
         cell.pop("execution_count", None)
 
 
-def sanitize(nb: NotebookNode, master: MasterNotebook) -> Sanitized:
-    """Rebuild nbgrader cells from ``master`` and clear outputs (``nb`` is not modified)."""
+def sanitize(nb: NotebookNode, master: MasterNotebook, language: str = "en") -> Sanitized:
+    """Rebuild nbgrader cells from ``master`` and clear outputs (``nb`` is not modified); the
+    notes on what was put back are worded in ``language``, the notebook's."""
     nb = copy.deepcopy(nb)
     notes: list[str] = []
     masters = master.by_name()
@@ -228,7 +233,7 @@ def sanitize(nb: NotebookNode, master: MasterNotebook) -> Sanitized:
         if grade_id in seen or grade_id not in masters:
             cell.metadata.pop("nbgrader", None)
             if grade_id in seen:
-                notes.append(f"cell {grade_id} appears more than once; the last copy is graded")
+                notes.append(words.say(language, "duplicate-cell", grade_id=grade_id))
             continue
         seen.add(grade_id)
     for cell in nb.cells:
@@ -238,7 +243,9 @@ def sanitize(nb: NotebookNode, master: MasterNotebook) -> Sanitized:
         source = masters[grade_id]
         if cell.cell_type != source.cell_type:
             _set_type(cell, source.cell_type)
-            notes.append(f"cell {grade_id} had its type changed; restored to {source.cell_type}")
+            notes.append(
+                words.say(language, "type-changed", grade_id=grade_id, cell_type=source.cell_type)
+            )
         cell.metadata["nbgrader"] = _metadata(source)
         if source.locked and cell.source != source.source:
             edited = _normalized(cell.source) != _normalized(public_part(source.source))
@@ -246,9 +253,9 @@ def sanitize(nb: NotebookNode, master: MasterNotebook) -> Sanitized:
             if not edited:
                 pass  # the released copy without its hidden tests: nothing to report
             elif source.grade:
-                notes.append(f"test cell {grade_id} was modified; the original was restored")
+                notes.append(words.say(language, "test-modified", grade_id=grade_id))
             else:
-                notes.append(f"read-only cell {grade_id} was modified; the original was restored")
+                notes.append(words.say(language, "read-only-modified", grade_id=grade_id))
     # Deleted test, task and read-only cells come back after their predecessor.
     present = {c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells}
     for position, source in enumerate(master.cells):
@@ -269,7 +276,7 @@ def sanitize(nb: NotebookNode, master: MasterNotebook) -> Sanitized:
         nb.cells.insert(anchor + 1, _restored_cell(source))
         present.add(source.name)
         kind = "test" if source.grade else "task" if source.task else "read-only"
-        notes.append(f"{kind} cell {source.name} was deleted; it was restored")
+        notes.append(words.say(language, f"{kind}-deleted", grade_id=source.name))
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",

@@ -245,23 +245,27 @@ def grade_notebook(
     if plan.references[name].pending:  # a session runs them before it grades anything
         raise RuntimeError(f"the reference run of {name} has not been made")
     path = folder / f"{name}.ipynb"
+    language = plan.language(name)
     if not path.is_file():
-        return _missing(name, master, plan.language(name))
+        return _missing(name, master, language)
     try:
         submitted = read_notebook(path, plan.options.max_notebook_bytes)
     except NotGradable as error:
-        return not_gradable_notebook(name, master, error.reason)
-    sanitized = sanitize(submitted, master)
+        return not_gradable_notebook(name, master, error.reason_in(language))
+    sanitized = sanitize(submitted, master, language)
     nb = sanitized.notebook
     files = {**submission_files(folder, skip_notebooks=True), **bench.source_files}
     env = thread_environment(plan.options.threads_per_kernel)
     with bench.sandbox.run(files, env, bench.zygote) as prepared:
         run = execute_notebook(
-            nb, prepared, plan.options.timeouts, bench.trusted_prefixes, plan.options.output_limits
+            nb,
+            prepared,
+            plan.options.timeouts,
+            bench.trusted_prefixes,
+            plan.options.output_limits,
+            language,
         )
-    verdicts = judge_notebook(
-        nb, run, plan.references[name], bench.labels, bench.device, plan.language(name)
-    )
+    verdicts = judge_notebook(nb, run, plan.references[name], bench.labels, bench.device, language)
     grades = gb.NotebookGrades(name, flagged=bool(run.tampering))
     for verdict in verdicts:
         grades.grades[verdict.grade_id] = gb.CellGrade(verdict.score, verdict.score is None)

@@ -220,6 +220,150 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "not-run": {"en": "not run", "he": "התא לא הורץ"},
     "not-submitted": {"en": "not submitted", "he": "לא הוגש"},
+    # a notebook that cannot be read (submission.parse_notebook, submission.read_notebook)
+    "too-large": {
+        "en": "the notebook is {size} bytes, over the limit of {limit} bytes",
+        "he": "גודל המחברת {size} בתים, מעל המגבלה של {limit} בתים",
+    },
+    "not-utf8": {
+        "en": "the notebook is not UTF-8 text (byte {byte} at offset {offset})",
+        "he": "המחברת אינה טקסט בקידוד UTF-8 (הבית {byte} במיקום {offset})",
+    },
+    "not-json": {
+        "en": "the notebook is not valid JSON ({error} at line {line}, column {column})",
+        "he": "המחברת אינה JSON תקין ({error} בשורה {line}, בעמודה {column})",
+    },
+    "not-a-notebook": {
+        "en": "the file is JSON but not a Jupyter notebook",
+        "he": "הקובץ הוא JSON, אבל לא מחברת Jupyter",
+    },
+    "old-nbformat": {
+        "en": "the notebook is in nbformat {version}; only nbformat 4 is graded "
+        "(open it in a current Jupyter and save it again)",
+        "he": "המחברת שמורה ב-nbformat {version}; רק nbformat 4 נבדק "
+        "(פתחו אותה ב-Jupyter עדכני ושמרו אותה מחדש)",
+    },
+    "name-leaves-folder": {
+        "en": "a file name leaves the submission folder: {name!r}",
+        "he": "שם של קובץ יוצא מתיקיית ההגשה: {name!r}",
+    },
+    "no-cells": {"en": "the notebook has no list of cells", "he": "במחברת אין רשימת תאים"},
+    "bad-cell": {
+        "en": "cell {position} is not a valid notebook cell",
+        "he": "התא {position} אינו תא תקין של מחברת",
+    },
+    "bad-source": {
+        "en": "cell {position} has an invalid source",
+        "he": "התוכן של התא {position} אינו תקין",
+    },
+    "bad-metadata": {
+        "en": "cell {position} has invalid metadata",
+        "he": "ה-metadata של התא {position} אינו תקין",
+    },
+    "duplicate-id": {
+        "en": "the notebook has two cells with the id {cell_id!r}",
+        "he": "במחברת יש שני תאים עם המזהה {cell_id!r}",
+    },
+    # cells put back as released (submission.sanitize)
+    "duplicate-cell": {
+        "en": "cell {grade_id} appears more than once; the last copy is graded",
+        "he": "התא {grade_id} מופיע יותר מפעם אחת; העותק האחרון נבדק",
+    },
+    "type-changed": {
+        "en": "cell {grade_id} had its type changed; restored to {cell_type}",
+        "he": "הסוג של התא {grade_id} שונה; הוא הוחזר ל-{cell_type}",
+    },
+    "test-modified": {
+        "en": "test cell {grade_id} was modified; the original was restored",
+        "he": "תא הבדיקה {grade_id} שונה; התא המקורי הוחזר",
+    },
+    "read-only-modified": {
+        "en": "read-only cell {grade_id} was modified; the original was restored",
+        "he": "התא {grade_id}, שהוא לקריאה בלבד, שונה; התא המקורי הוחזר",
+    },
+    "test-deleted": {
+        "en": "test cell {grade_id} was deleted; it was restored",
+        "he": "תא הבדיקה {grade_id} נמחק; הוא הוחזר",
+    },
+    "task-deleted": {
+        "en": "task cell {grade_id} was deleted; it was restored",
+        "he": "תא המשימה {grade_id} נמחק; הוא הוחזר",
+    },
+    "read-only-deleted": {
+        "en": "read-only cell {grade_id} was deleted; it was restored",
+        "he": "התא {grade_id}, שהוא לקריאה בלבד, נמחק; הוא הוחזר",
+    },
+    # a run that stopped (kernel)
+    "notebook-time-reached": {
+        "en": "the notebook time limit of {seconds:g} s was reached",
+        "he": "מגבלת הזמן של המחברת, {seconds:g} שניות, הסתיימה",
+    },
+    "notebook-time-ran-out": {
+        "en": "the notebook time limit of {seconds:g} s ran out in cell {cell}",
+        "he": "מגבלת הזמן של המחברת, {seconds:g} שניות, הסתיימה בתא {cell}",
+    },
+    "cell-timed-out": {
+        "en": "timed out after {seconds:g} s in cell {cell}",
+        "he": "התא {cell} נעצר אחרי {seconds:g} שניות, מגבלת הזמן של תא",
+    },
+    "not-interruptible": {
+        "en": "{what}; the kernel did not stop when interrupted and was killed",
+        "he": "{what}; הקרנל לא נעצר כשנקטע, ולכן הופסק בכוח",
+    },
+    "kernel-died-in": {
+        "en": "the kernel {how} in cell {cell}",
+        "he": "הקרנל {how} בתא {cell}",
+    },
+    "kernel-died-after": {
+        "en": "the kernel {how} after cell #{index}",
+        "he": "הקרנל {how} אחרי התא שבמקום {index}",
+    },
+    "kernel-not-started": {
+        "en": "the kernel could not start: {error}",
+        "he": "לא ניתן היה להפעיל את הקרנל: {error}",
+    },
+    "kernel-not-started-log": {
+        "en": "the kernel could not start: {error} ({log})",
+        "he": "לא ניתן היה להפעיל את הקרנל: {error} ({log})",
+    },
+    # how a kernel ended (kernel.describe_exit)
+    "exit-unresponsive": {"en": "stopped responding", "he": "הפסיק להגיב"},
+    "exit-signal-number": {
+        "en": "was killed by signal {number}",
+        "he": "הופסק באות (signal) {number}",
+    },
+    "exit-signal-name": {"en": "was killed by {signal}", "he": "הופסק באות {signal}"},
+    "exit-SIGKILL": {
+        "en": "killed (out of memory, or a limit was exceeded)",
+        "he": "הופסק בכוח (נגמר הזיכרון, או שנחצתה מגבלה)",
+    },
+    "exit-SIGSEGV": {
+        "en": "crashed with a segmentation fault",
+        "he": "קרס בשגיאת זיכרון (segmentation fault)",
+    },
+    "exit-SIGABRT": {"en": "aborted", "he": "הופסק (abort)"},
+    "exit-SIGXCPU": {"en": "exceeded its CPU time limit", "he": "חרג ממגבלת זמן המעבד"},
+    "exit-SIGXFSZ": {"en": "exceeded the file size limit", "he": "חרג ממגבלת גודל הקבצים"},
+    "exit-SIGBUS": {"en": "crashed with a bus error", "he": "קרס בשגיאת זיכרון (bus error)"},
+    "exit-status": {
+        "en": "exited with status {code} (a call such as {calls})",
+        "he": "יצא עם קוד היציאה {code} (קריאה כמו {calls})",
+    },
+    # output kept within the cell's budget (outputs.OutputBudget)
+    "output-truncated": {
+        "en": "[grader: output truncated: {reason}]",
+        "he": "[מערכת הבדיקה: הפלט קוצר: {reason}]",
+    },
+    "more-lines": {"en": "more than {count} lines", "he": "יותר מ-{count} שורות"},
+    "more-bytes": {"en": "more than {count} bytes", "he": "יותר מ-{count} בתים"},
+    "more-evidence": {
+        "en": "more than {count} bytes of evidence",
+        "he": "יותר מ-{count} בתים של נתוני בדיקה",
+    },
+    "traceback-cut": {
+        "en": "... ({count} lines of traceback left out) ...",
+        "he": "... ({count} שורות של ה-traceback הושמטו) ...",
+    },
 }
 
 

@@ -173,16 +173,31 @@ def test_a_hebrew_notebook_hears_the_engine_in_hebrew(course: Path) -> None:
     nb = nbformat.read(source, 4)
     nb.metadata["grader"] = {"language": "he"}
     nbformat.write(nb, source)
+
+    def edit_a_test(nb: nbformat.NotebookNode) -> None:
+        (cell,) = [
+            c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_plain"
+        ]
+        cell.source = "assert True"
+
     submit(
         course,
         "noa",  # right at the public point, wrong at the hidden ones; every label wrong
         answers={
             "answer_double": "def double(x):\n    return 2 * x if np.isscalar(x) else x\n",
-            "answer_labels": "def labels(x):\n    return (np.asarray(x, dtype=int) + 1) % 3\n",
+            "answer_labels": "def labels(x):\n    print('x\\n' * 1500)\n"
+            "    return (np.asarray(x, dtype=int) + 1) % 3\n",
         },
+        edit=edit_a_test,
     )
     _grade(course)
     document = json.loads((course / "autograded/noa/demo/results.json").read_text())
+    assert document["reasons"] == [
+        "demo: \u2067תא הבדיקה \u2068test_plain\u2069 שונה; התא המקורי הוחזר\u2069"
+    ]
+    executed = nbformat.read(course / "autograded/noa/demo/demo.ipynb", 4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "[מערכת הבדיקה: הפלט קוצר: \u2067יותר מ-\u20681000\u2069 שורות\u2069]" in printed
     said = {t["name"].split("/")[1]: t["output"] for t in document["tests"]}
     assert "שונה מהערך הנכון" in said["test_double"], said["test_double"]
     accuracy = said["test_predictions"]

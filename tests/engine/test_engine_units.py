@@ -6,6 +6,7 @@ import functools
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -74,6 +75,9 @@ def test_invalid_notebooks_are_not_gradable_with_a_reason(raw: bytes, reason: st
     with pytest.raises(NotGradable) as caught:
         parse_notebook(raw)
     assert reason in caught.value.reason
+    assert caught.value.reason_in("en") == caught.value.reason
+    hebrew = caught.value.reason_in("he")  # what a Hebrew student reads
+    assert hebrew.startswith("\u2067") and re.search("[\u0590-\u05ff]", hebrew), hebrew
 
 
 def test_oversized_notebook_is_not_gradable(tmp_path) -> None:
@@ -312,6 +316,11 @@ def test_exit_status_in_words() -> None:
     assert "status 3" in describe_exit(3)
     assert "segmentation fault" in describe_exit(128 + signal.SIGSEGV)
     assert "killed" in describe_exit(-signal.SIGKILL)
+    assert (
+        describe_exit(-signal.SIGKILL, "he")
+        == "\u2067הופסק בכוח (נגמר הזיכרון, או שנחצתה מגבלה)\u2069"
+    )
+    assert describe_exit(3, "he").startswith("\u2067יצא עם קוד היציאה \u20683\u2069")
 
 
 def test_results_have_gradescope_fields_and_gradable() -> None:
