@@ -214,10 +214,10 @@ def test_one_failing_submission_does_not_stop_the_others(
 ) -> None:
     real = judge.judge_device
 
-    def fragile(student, reference, device):  # an engine bug that one submission triggers
+    def fragile(student, reference, device, language="en"):  # an engine bug one submission hits
         if len(student.values.get("devices", [])) == 2:
             raise ZeroDivisionError("an engine bug")
-        return real(student, reference, device)
+        return real(student, reference, device, language)
 
     monkeypatch.setattr(judge, "judge_device", fragile)
     submit(course, "ok1")
