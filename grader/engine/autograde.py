@@ -214,7 +214,8 @@ def complete_references(
 
 @dataclass(frozen=True)
 class Pending:
-    """A submission to grade: its files and fingerprint, or why its files cannot be read."""
+    """A submission to grade: its files and fingerprint, or the error that kept its files from
+    being read."""
 
     student: str
     files: dict[str, bytes]
@@ -229,7 +230,7 @@ def pending(context: GradingContext, student: str) -> Pending | None:
     try:
         files = read_files(submission_files(folder))
     except OSError as error:
-        return Pending(student, {}, "", f"the submission's files cannot be read ({error})")
+        return Pending(student, {}, "", str(error))
     fp = fingerprint(context.plan.fingerprint_base, files)
     previous = read_results(course.autograded_dir(student, assignment) / RESULTS_NAME)
     if previous and previous.get("fingerprint") == fp and not context.options.force:
@@ -268,8 +269,7 @@ def record_failure(context: GradingContext, failure: GradingFailure) -> None:
     log.error(
         "%s: grading failed: %s\n%s", failure.student, failure.error, failure.traceback.rstrip()
     )
-    reason = f"grading error (not the student's): {failure.error}"
-    graded = unreadable(context.plan, failure.student, reason)
+    graded = unreadable(context.plan, failure.student, "grading-error", error=failure.error)
     destination = context.course.autograded_dir(failure.student, context.assignment)
     write_json_atomic(destination / RESULTS_NAME, graded.results.to_json())
 
@@ -294,7 +294,7 @@ def grade_submission(context: GradingContext, student: str) -> SubmissionResults
         return None
     context = complete_references(context)
     if item.unreadable:
-        graded = unreadable(context.plan, student, item.unreadable)
+        graded = unreadable(context.plan, student, "files-unreadable", error=item.unreadable)
     else:
         graded = grade_files(context.plan, student, item.files, item.fingerprint)
     commit(context, graded)
@@ -400,7 +400,7 @@ class GradingSession:
         plan = self._plans[self.context_of(assignment).assignment]
         for item in items.values():
             if item.unreadable:
-                yield unreadable(plan, item.student, item.unreadable)
+                yield unreadable(plan, item.student, "files-unreadable", error=item.unreadable)
         runnable = {s: (p.files, p.fingerprint) for s, p in items.items() if not p.unreadable}
         if not runnable:
             return

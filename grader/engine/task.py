@@ -366,8 +366,14 @@ def grade_files(
     )
 
 
-def unreadable(plan: AssignmentPlan, student: str, reason: str) -> GradedSubmission:
-    """A submission whose files could not even be read: not gradable, with the reason."""
-    graded = [not_gradable_notebook(n, plan.masters[n], reason) for n in plan.notebooks]
+def unreadable(
+    plan: AssignmentPlan, student: str, message_id: str, /, **fields: object
+) -> GradedSubmission:
+    """A submission the engine could not grade (its files unreadable, or its grading failed):
+    not gradable, with the reason (:mod:`grader.engine.words`) in each notebook's language."""
+    graded = [
+        not_gradable_notebook(n, plan.masters[n], words.say(plan.language(n), message_id, **fields))
+        for n in plan.notebooks
+    ]
     results = collect_results(plan.assignment, student, graded, "", plan.engine)
     return GradedSubmission(student, results, {}, {g.summary.name: g.grades for g in graded})

@@ -219,6 +219,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "he": "לפני הבדיקה הזו זוהה שינוי של מערכת הבדיקה: {found}",
     },
     "not-run": {"en": "not run", "he": "התא לא הורץ"},
+    # a submission the engine could not grade (autograde.pending, autograde.record_failure)
+    "files-unreadable": {
+        "en": "the submission's files cannot be read ({error})",
+        "he": "אי אפשר לקרוא את קובצי ההגשה ({error})",
+    },
+    "grading-error": {
+        "en": "grading error (not the student's): {error}",
+        "he": "שגיאה של מערכת הבדיקה (לא שלכם): {error}",
+    },
     "not-submitted": {"en": "not submitted", "he": "לא הוגש"},
     # a notebook that cannot be read (submission.parse_notebook, submission.read_notebook)
     "too-large": {

@@ -23,11 +23,19 @@ from nbgrader.api import Gradebook
 from grader import data
 from grader.course import run_nbgrader
 from grader.engine import cli as engine_cli
-from grader.engine.autograde import GradingSession, autograde_all, load_course, prepare
+from grader.engine.autograde import (
+    GradingSession,
+    autograde_all,
+    load_course,
+    prepare,
+    record_failure,
+)
 from grader.engine.feedback import write_feedback
 from grader.engine.gradebook import recorded_scores
 from grader.engine.sandbox import SandboxPolicy
+from grader.engine.schedule import GradingFailure
 from grader.engine.sealed import SEALED_DATASETS
+from grader.engine.task import unreadable
 from tests.support.engine import options, submit, tool_env, toy_labels
 
 # Kept together under --dist loadgroup; the module's grading run is built once per test run
@@ -205,6 +213,17 @@ def test_a_hebrew_notebook_hears_the_engine_in_hebrew(course: Path) -> None:
     assert "\u2068toy-accuracy\u2069" in accuracy and "below the required" not in accuracy
     page = html.unescape(write_feedback(load_course(course), "demo")[0].read_text())
     assert "נדרש לפחות \u20680.900\u2069" in page
+    context = prepare(load_course(course), "demo", options(), labels=toy_labels)
+    record_failure(context, GradingFailure("noa", "ZeroDivisionError: an engine bug", ""))
+    document = json.loads((course / "autograded/noa/demo/results.json").read_text())
+    assert document["reasons"] == [
+        "demo: \u2067שגיאה של מערכת הבדיקה (לא שלכם): "
+        "\u2068ZeroDivisionError: an engine bug\u2069\u2069"
+    ]
+    unread = unreadable(context.plan, "ida", "files-unreadable", error="Permission denied")
+    assert unread.results.notebooks[0].reasons == [
+        "\u2067אי אפשר לקרוא את קובצי ההגשה (\u2068Permission denied\u2069)\u2069"
+    ]
 
 
 def test_without_sandbox_it_warns_once_and_still_grades(course: Path, caplog) -> None:
