@@ -113,6 +113,7 @@ def _write_kernelspec(run: PreparedRun) -> KernelSpecManager:
     argv = [
         *run.prefix,
         python_executable(),
+        "-P",  # the kernel's own modules from the installed packages, never the working folder
         "-m",
         "ipykernel_launcher",
         "-f",

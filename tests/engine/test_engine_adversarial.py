@@ -117,6 +117,18 @@ def double(x):
     return Anything()
 """
 
+#: A file of the submission named as the kernel's own start module: had the kernel started from
+#: the working folder, this would run before any probe, then start the real kernel.
+HIJACK_LAUNCHER = """import builtins, os, runpy, sys
+builtins.HIJACKED = True
+sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+sys.modules.pop("ipykernel_launcher", None)
+runpy.run_module("ipykernel_launcher", run_name="__main__")
+"""
+
+#: Files besides the notebook, by student.
+EXTRA_FILES = {"hijack": {"ipykernel_launcher.py": HIJACK_LAUNCHER}}
+
 STUDENTS = {
     "a_good": {},
     "blank": None,  # the released notebook, untouched
@@ -155,6 +167,10 @@ STUDENTS = {
         "ev.to_payload = Payload\n" + WRONG_DOUBLE
     },
     "always_equal": {"answer_double": ALWAYS_EQUAL},
+    "hijack": {
+        "answer_double": "import builtins\n"
+        "print('launcher ran:', getattr(builtins, 'HIJACKED', False))\n" + WRONG_DOUBLE
+    },
     "exit_mid": {"answer_devices": "def devices():\n    import os\n    os._exit(3)\n"},
     "sys_exit": {
         "answer_labels": "def labels(x):\n    return np.asarray(x, dtype=int) % 3\n"
@@ -262,6 +278,8 @@ def _grade_students(folder: Path, template: Path, port: int, warm: bool) -> None
                 for k, v in answers.items()
             }
             submit(root, student, answers)
+        for name, text in EXTRA_FILES.get(student, {}).items():
+            (root / "submitted" / student / "demo" / name).write_text(text)
     _saved_outputs(root)
     policy = SandboxPolicy(
         user="grader-sandbox-adv",  # its own process budget, apart from other test modules
@@ -343,6 +361,15 @@ def test_tampering_earns_nothing_and_is_flagged(graded, student: str, finding: s
     assert any(finding in flag for flag in document["flags"]), document["flags"]
     scores = recorded_scores(load_course(root).db_url, "demo", student)["demo"]
     assert all(score == 0 for score in scores.values())
+
+
+def test_a_submitted_file_does_not_replace_the_kernel(graded) -> None:
+    """A submitted ``ipykernel_launcher.py`` stays a file: the kernel starts from the installed
+    packages, so no student code runs before the probe's baseline (which the probe would take
+    for the clean state)."""
+    root, results = graded
+    assert "launcher ran: False" in _outputs(root, "hijack")
+    assert _scores(results["hijack"])["test_double"] == 0
 
 
 def test_dead_kernel_keeps_finished_tests(graded) -> None:
