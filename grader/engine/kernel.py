@@ -43,6 +43,8 @@ INTERRUPT_GRACE_S = 5.0
 PROBE_TIMEOUT_S = 15.0
 #: Kernel start budget (imports in a cold sandbox can be slow on a loaded machine).
 STARTUP_TIMEOUT_S = 60.0
+#: How long a killed kernel's process may take to be gone before shutdown goes on regardless.
+KILL_WAIT_S = 5.0
 
 #: Signals whose end of a kernel has words of its own (``exit-<NAME>`` in :mod:`words`).
 SIGNAL_WORDS = frozenset(
@@ -160,8 +162,48 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
             return msg["content"]
 
 
+async def _until_ready(kc: Any, timeout: float) -> None:
+    """Wait until the kernel answers on its shell channel and is heard on IOPub.
+
+    jupyter_client's ``wait_for_ready`` does the same, then waits for 0.2 s of silence on IOPub
+    to drop the start's messages: a third of a forked kernel's start, spent idle. Every message
+    of a cell or of the probe is matched to its own request here (nbclient reads a cell's
+    outputs by its request's id), so those early messages cannot be mistaken for a cell's.
+    Raises RuntimeError when the kernel dies or does not answer within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            reply = await kc.get_shell_msg(timeout=1)
+        except queue.Empty:
+            reply = None
+        if reply is not None and reply["msg_type"] == "kernel_info_reply":  # any request's
+            try:
+                await kc.get_iopub_msg(timeout=0.2)  # IOPub is connected: it hears the kernel
+                return
+            except queue.Empty:
+                pass  # not yet subscribed: ask again
+        if not await kc.is_alive():
+            raise RuntimeError("the kernel died before answering")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the kernel did not answer in {timeout:.0f} s")
+
+
+async def _kill(km: AsyncKernelManager) -> None:
+    """Kill the kernel's process and reap it, polling every 5 ms (jupyter_client's own kill
+    polls every 100 ms, most of which is idle once the process is gone)."""
+    provisioner = km.provisioner
+    if provisioner is None or not km.has_kernel:
+        return
+    await provisioner.kill()
+    deadline = time.monotonic() + KILL_WAIT_S
+    while await provisioner.poll() is None and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
+
+
 class BoundedClient(NotebookClient):
-    """nbclient's client with every cell's outputs bounded as they arrive (:mod:`outputs`)."""
+    """nbclient's client with every cell's outputs bounded as they arrive (:mod:`outputs`), and
+    a kernel start that does not wait for silence (:func:`_until_ready`)."""
 
     def __init__(
         self, nb: nbformat.NotebookNode, limits: OutputLimits, language: str, **kw: Any
@@ -170,6 +212,15 @@ class BoundedClient(NotebookClient):
         self.limits = limits
         self.language = language  # of the notes on what was cut
         self.budgets: dict[int, OutputBudget] = {}
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """Connect to the kernel started by :attr:`km` and wait until it answers."""
+        assert self.km is not None
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        await _until_ready(self.kc, self.startup_timeout)
+        self.kc.allow_stdin = False
+        return self.kc
 
     def output(
         self,
@@ -361,7 +412,8 @@ class _Execution:
     async def _shut_down(self) -> None:
         try:
             if self.km.has_kernel:
-                await self.km.shutdown_kernel(now=True)
+                await _kill(self.km)
+                await self.km.shutdown_kernel(now=True)  # the process is gone: cleanup only
         except (RuntimeError, OSError) as error:  # already gone
             logger.debug("kernel shutdown: %s", error)
         if self.client.kc is not None:

@@ -10,9 +10,11 @@ libraries with them).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -198,3 +200,20 @@ def test_cold_and_forked_kernels_enter_the_same_sandbox(monkeypatch: pytest.Monk
     assert same(forked) == same(cold)
     forked_uid = next(line for line in forked if line.startswith("Uid"))
     assert "'0'" not in forked_uid
+
+
+def test_a_kernel_that_dies_before_answering_is_told_with_its_last_words() -> None:
+    """A kernel whose process ends before it answers leaves every cell not run, and the
+    notebook's note says so with the last line the process wrote (nothing hangs until the start
+    budget runs out)."""
+    sandbox = Sandbox(SandboxPolicy(enabled=False), probe(SandboxPolicy(enabled=False)))
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('first')")])
+    with sandbox.run({}) as prepared:
+        dying = dataclasses.replace(
+            prepared, prefix=[sys.executable, "-c", "import sys; sys.exit('no kernel here')"]
+        )
+        run = execute_notebook(nb, dying, Timeouts(cell=60), interpreter_paths())
+    assert run.cells[0].status == "not_run"
+    assert run.kernel_problem == (
+        "the kernel could not start: the kernel died before answering (no kernel here)"
+    )
