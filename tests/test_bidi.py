@@ -74,6 +74,13 @@ SAMPLES: dict[str, Any] = {
     "signal": "SIGTERM",
     "code": 3,
     "calls": "sys.exit, os._exit, exit()",
+    # what the integrity probe found (grader.engine.tamper)
+    "target": "grader.evidence.to_payload",
+    "origin": "/tmp/ipykernel_12/3021.py",
+    "cls": "Payload",
+    "module": "__main__",
+    "exception": "ZeroDivisionError",
+    "callback": "post_run_cell: __main__.hook",
 }
 #: Fields that hold another message of the catalog (already isolated as a whole).
 NESTED = {

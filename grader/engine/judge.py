@@ -31,6 +31,8 @@ from grader.evidence import Evidence
 if TYPE_CHECKING:  # nbformat and nbgrader only for nbgrader's own rule (plain_score, judge_cell):
     from nbformat import NotebookNode  # the evidence judges import on a bare GPU image
 
+    from grader.engine.tamper import Finding
+
 LabelSource = Callable[[str], np.ndarray]
 
 
@@ -58,7 +60,7 @@ class CellFacts:
     status: str  # "ok", "error", "timeout", "died", "not_run", "skipped"
     message: str = ""
     outputs: Sequence[Mapping[str, Any]] = field(default_factory=list)
-    tampered_before: tuple[str, ...] = ()  # tampering seen at or before this cell
+    tampered_before: tuple[Finding, ...] = ()  # tampering seen at or before this cell
 
 
 def _number_like(value: Any) -> bool:
@@ -475,7 +477,7 @@ def judge_cell(
         message = facts.message or say(language, "not-run")
         return Verdict(grade_id, 0.0, max_score, False, (message,))
     if facts.tampered_before:
-        found = "; ".join(facts.tampered_before)
+        found = "; ".join(f.text(language) for f in facts.tampered_before)
         return Verdict(
             grade_id, 0.0, max_score, False, (say(language, "tampering-before", found=found),)
         )

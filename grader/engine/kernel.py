@@ -69,7 +69,7 @@ class CellRun:
     seconds: float = 0.0
     message: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)  # snapshot at completion
-    tampered: list[str] = field(default_factory=list)  # probe findings right after this cell
+    tampered: list[tamper.Finding] = field(default_factory=list)  # found right after this cell
 
 
 @dataclass
@@ -80,7 +80,7 @@ class NotebookRun:
     cells: dict[int, CellRun]
     seconds: float
     kernel_problem: str = ""  # why execution stopped early, if it did
-    tampering: list[str] = field(default_factory=list)  # all findings, first seen first
+    tampering: list[tamper.Finding] = field(default_factory=list)  # all, first seen first
     first_tampered_index: int | None = None
 
 
@@ -294,7 +294,7 @@ class _Execution:
             on_cell_executed=self.recorder,
         )
         self.cells: dict[int, CellRun] = {}
-        self.tampering: list[str] = []
+        self.tampering: list[tamper.Finding] = []
         self.first_tampered: int | None = None
         self.problem = ""
         self.expression = tamper.probe_expression([*trusted_prefixes, f"{run.runtime_dir}/pylib/"])
@@ -336,10 +336,10 @@ class _Execution:
         )
         try:
             if reply is None:
-                raise tamper.ProbeError("the kernel did not answer the integrity probe")
+                raise tamper.ProbeError("probe-no-answer")
             report = tamper.parse_reply(reply)
         except tamper.ProbeError as error:
-            found = [str(error)]
+            found = [error.finding]
         else:
             if self.baseline is None:
                 self.baseline = report

@@ -4,7 +4,8 @@ After each cell the engine sends an empty, silent ``execute_request`` whose *use
 runs :data:`PROBE_SOURCE` (user expressions are evaluated directly, past the input transformers a
 student may have installed). The probe reports what the IPython shell and common library
 functions look like; :func:`findings` compares that report with the one taken before any student
-code ran and names what changed:
+code ran and names what changed (each a :class:`Finding`: a message of :mod:`grader.engine.words`
+and its values, in the notebook's language for the student, in English for the instructor):
 
 - input transformers (``input_transformers_cleanup``/``_post``) and AST transformers added;
 - custom exception handlers (``set_custom_exc``) and event callbacks from notebook code;
@@ -24,7 +25,10 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+from grader.engine import words
 
 #: Functions whose replacement is reported: (module, dotted attribute).
 WATCHED = (
@@ -54,6 +58,17 @@ WATCHED = (
     ("torch.testing", "assert_close"),
     ("IPython.display", "display"),
     ("IPython.core.display_functions", "display"),
+)
+
+#: The findings the probe itself reports (message ids of :mod:`grader.engine.words`).
+PROBE_FINDINGS = frozenset(
+    {
+        "tamper-replaced",
+        "tamper-replaced-by-class",
+        "tamper-module",
+        "tamper-on-instance",
+        "tamper-always-equal",
+    }
 )
 
 #: Shell methods whose replacement is reported.
@@ -124,10 +139,12 @@ def probe(trusted, watched, methods):
             return stands_for is None or attribute_ok(stands_for)
         return ok(f)
 
-    def replacement(f):
+    def replaced(target, f):  # a finding: [message id, its values] (engine.words)
         if isinstance(f, type):
-            return "class %s of module %s" % (f.__qualname__, getattr(f, "__module__", "?"))
-        return "code from %s" % origin(f)
+            return ["tamper-replaced-by-class",
+                    {"target": target, "cls": f.__qualname__,
+                     "module": getattr(f, "__module__", "?")}]
+        return ["tamper-replaced", {"target": target, "origin": origin(f)}]
 
     found = []
     for module, attr in watched:
@@ -136,23 +153,23 @@ def probe(trusted, watched, methods):
             continue
         f = getattr(mod, attr, None)
         if f is not None and not ok(f, attr):
-            found.append("%s.%s replaced by code from %s" % (module, attr, origin(f)))
+            found.append(["tamper-replaced", {"target": module + "." + attr, "origin": origin(f)}])
     for module in sorted(sys.modules):
         if module == "grader" or module.startswith("grader."):
             mod = sys.modules[module]
             where = getattr(mod, "__file__", None)
             if not isinstance(mod, types.ModuleType) or not installed(where):
-                found.append("module %s is not the installed one" % module)
+                found.append(["tamper-module", {"module": module}])
                 continue
             for attr, f in list(vars(mod).items()):
                 if callable(f) and not attribute_ok(f):
-                    found.append("%s.%s replaced by %s" % (module, attr, replacement(f)))
+                    found.append(replaced(module + "." + attr, f))
     for name in methods:
         if name in vars(ip):
-            found.append("shell.%s replaced on the instance" % name)
+            found.append(["tamper-on-instance", {"target": "shell." + name}])
         f = getattr(type(ip), name, None)
         if f is None or not ok(f):
-            found.append("shell.%s replaced by code from %s" % (name, origin(f)))
+            found.append(["tamper-replaced", {"target": "shell." + name, "origin": origin(f)}])
     stack, always_equal = list(type.__subclasses__(object)), []
     while stack:
         cls = stack.pop()
@@ -171,7 +188,7 @@ def probe(trusted, watched, methods):
             equal = False
         if equal:
             always_equal.append(cls.__qualname__)
-    found += ["objects of %s compare equal to anything" % n for n in sorted(set(always_equal))]
+    found += [["tamper-always-equal", {"cls": n}] for n in sorted(set(always_equal))]
     callbacks = []
     for event, handlers in ip.events.callbacks.items():
         for h in handlers:
@@ -198,54 +215,101 @@ def probe_expression(trusted_prefixes: Sequence[str]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing the probe found: a message of :mod:`grader.engine.words` and its values, so
+    that the student reads it in the notebook's language; ``str()`` is the English (the
+    instructor's flags)."""
+
+    message_id: str
+    values: tuple[tuple[str, str], ...] = ()
+
+    def text(self, language: str = "en") -> str:
+        """The finding in words, in ``language``."""
+        return words.say(language, self.message_id, **dict(self.values))
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def finding(message_id: str, /, **values: object) -> Finding:
+    """A finding with its values as text."""
+    return Finding(message_id, tuple((name, str(value)) for name, value in values.items()))
+
+
 class ProbeError(ValueError):
     """The probe's answer could not be read (itself a sign of tampering)."""
+
+    def __init__(self, message_id: str, /, **values: object) -> None:
+        self.finding = finding(message_id, **values)
+        super().__init__(str(self.finding))
 
 
 def parse_reply(reply_content: Mapping[str, Any]) -> dict[str, Any]:
     """Read the probe's report out of an execute reply (no eval of kernel data beyond literals)."""
     if reply_content.get("status") != "ok":
-        raise ProbeError(f"probe request failed: {reply_content.get('ename', 'error')}")
+        raise ProbeError("probe-failed", error=reply_content.get("ename", "error"))
     expressions = reply_content.get("user_expressions") or {}
     answer = expressions.get("probe") if isinstance(expressions, Mapping) else None
     if not isinstance(answer, Mapping) or answer.get("status") != "ok":
         reason = answer.get("ename", "no answer") if isinstance(answer, Mapping) else "no answer"
-        raise ProbeError(f"probe did not run: {reason}")
+        raise ProbeError("probe-not-run", reason=reason)
     text = (answer.get("data") or {}).get("text/plain")
     if not isinstance(text, str):
-        raise ProbeError("probe answer unreadable")
+        raise ProbeError("probe-unreadable")
     try:
         report = json.loads(ast.literal_eval(text))
     except (ValueError, SyntaxError, TypeError) as error:
-        raise ProbeError("probe answer unreadable") from error
+        raise ProbeError("probe-unreadable") from error
     if not isinstance(report, dict):
-        raise ProbeError("probe answer unreadable")
+        raise ProbeError("probe-unreadable")
     return report
 
 
-def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> list[str]:
-    """What changed since the baseline report, in words (empty when nothing did)."""
+def _reported(item: Any) -> Finding:
+    """A finding as the probe reports it (``[message id, {name: value}]``); anything else, or
+    a message the probe does not send, is an unreadable answer (the kernel is untrusted)."""
+    if (
+        isinstance(item, list)
+        and len(item) == 2
+        and item[0] in PROBE_FINDINGS
+        and isinstance(item[1], dict)
+    ):
+        reported = finding(item[0], **{str(name): value for name, value in item[1].items()})
+        try:
+            reported.text()
+        except (KeyError, IndexError, ValueError):  # not the message's values
+            return finding("probe-unreadable")
+        return reported
+    return finding("probe-unreadable")
+
+
+def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> list[Finding]:
+    """What changed since the baseline report (empty when nothing did)."""
     base = baseline or {}
-    known_found = set(base.get("found", []))
-    found = [str(item) for item in report.get("found", []) if item not in known_found]
-    for key, label in (
-        ("cleanup", "input transformer"),
-        ("post", "input transformer"),
-        ("ast", "AST transformer"),
+    known_found = {_reported(item) for item in base.get("found", [])}
+    found = [f for f in map(_reported, report.get("found", [])) if f not in known_found]
+    for key, message_id in (
+        ("cleanup", "tamper-input-transformer"),
+        ("post", "tamper-input-transformer"),
+        ("ast", "tamper-ast-transformer"),
     ):
         known = list(base.get(key, []))
         for name in report.get(key, []):
             if name in known:
                 known.remove(name)
             else:
-                found.append(f"{label} installed: {name}")
-    found += [f"custom exception handler for {e}" for e in report.get("custom_exceptions", [])]
+                found.append(finding(message_id, name=name))
+    found += [
+        finding("tamper-exception-handler", exception=e)
+        for e in report.get("custom_exceptions", [])
+    ]
     known_callbacks = set(base.get("callbacks", []))
     found += [
-        f"event callback from notebook code: {c}"
+        finding("tamper-callback", callback=c)
         for c in report.get("callbacks", [])
         if c not in known_callbacks
     ]
     if report.get("trace") and not base.get("trace"):
-        found.append("a trace function is installed (sys.settrace)")
+        found.append(finding("tamper-trace"))
     return found

@@ -38,6 +38,7 @@ from grader.engine.submission import (
     sanitize,
     unanswered,
 )
+from grader.engine.tamper import Finding
 from grader.engine.warm import worker_zygote
 from grader.evidence import evidence_in_outputs
 
@@ -210,7 +211,7 @@ def judge_notebook(
 ) -> list[judge.Verdict]:
     """Verdicts on every grade cell of an executed notebook, worded in ``language``."""
     verdicts = []
-    seen: list[str] = []
+    seen: list[Finding] = []
     for index, cell in enumerate(nb.cells):
         record = run.cells.get(index)
         if record is not None:
@@ -286,7 +287,7 @@ def grade_notebook(
         round(sum(v.max_score for v in auto), 6),
         round(run.seconds, 3),
         reasons=reasons,
-        flags=list(run.tampering),
+        flags=[str(f) for f in run.tampering],
     )
     return GradedNotebook(summary, verdicts, nb, grades)
 

@@ -218,6 +218,63 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "tampering detected before this test: {found}",
         "he": "לפני הבדיקה הזו זוהה שינוי של מערכת הבדיקה: {found}",
     },
+    # what the integrity probe found (tamper.findings), inside "tampering-before"
+    "tamper-replaced": {
+        "en": "{target} replaced by code from {origin}",
+        "he": "{target} הוחלף בקוד מתוך {origin}",
+    },
+    "tamper-replaced-by-class": {
+        "en": "{target} replaced by class {cls} of module {module}",
+        "he": "{target} הוחלף במחלקה {cls} של המודול {module}",
+    },
+    "tamper-module": {
+        "en": "module {module} is not the installed one",
+        "he": "המודול {module} אינו המודול המותקן",
+    },
+    "tamper-on-instance": {
+        "en": "{target} replaced on the instance",
+        "he": "{target} הוחלף באובייקט עצמו",
+    },
+    "tamper-always-equal": {
+        "en": "objects of {cls} compare equal to anything",
+        "he": "אובייקטים של המחלקה {cls} שווים בהשוואה לכל ערך",
+    },
+    "tamper-input-transformer": {
+        "en": "input transformer installed: {name}",
+        "he": "הותקן ממיר קלט: {name}",
+    },
+    "tamper-ast-transformer": {
+        "en": "AST transformer installed: {name}",
+        "he": "הותקן ממיר AST: {name}",
+    },
+    "tamper-exception-handler": {
+        "en": "custom exception handler for {exception}",
+        "he": "הותקן טיפול משלכם בחריגה {exception}",
+    },
+    "tamper-callback": {
+        "en": "event callback from notebook code: {callback}",
+        "he": "קוד המחברת נרשם לאירוע: {callback}",
+    },
+    "tamper-trace": {
+        "en": "a trace function is installed (sys.settrace)",
+        "he": "הותקנה פונקציית מעקב (sys.settrace)",
+    },
+    "probe-no-answer": {
+        "en": "the kernel did not answer the integrity probe",
+        "he": "הקרנל לא ענה לבדיקת התקינות של מערכת הבדיקה",
+    },
+    "probe-failed": {
+        "en": "probe request failed: {error}",
+        "he": "בדיקת התקינות של מערכת הבדיקה נכשלה: {error}",
+    },
+    "probe-not-run": {
+        "en": "probe did not run: {reason}",
+        "he": "בדיקת התקינות של מערכת הבדיקה לא רצה: {reason}",
+    },
+    "probe-unreadable": {
+        "en": "probe answer unreadable",
+        "he": "אי אפשר לקרוא את התשובה לבדיקת התקינות של מערכת הבדיקה",
+    },
     "not-run": {"en": "not run", "he": "התא לא הורץ"},
     # a submission the engine could not grade (autograde.pending, autograde.record_failure)
     "files-unreadable": {

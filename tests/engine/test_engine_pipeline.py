@@ -43,6 +43,9 @@ from tests.support.engine import options, submit, tool_env, toy_labels
 pytestmark = pytest.mark.xdist_group("engine-pipeline")
 
 
+WRONG_DOUBLE = "def double(x):\n    return x\n"
+
+
 def _grade(root: Path, **overrides: object) -> dict:
     course = load_course(root)
     context = prepare(course, "demo", options(**overrides), labels=toy_labels)
@@ -198,7 +201,13 @@ def test_a_hebrew_notebook_hears_the_engine_in_hebrew(course: Path) -> None:
         },
         edit=edit_a_test,
     )
+    submit(course, "dan", {"answer_double": "np.allclose = lambda *a, **k: True\n" + WRONG_DOUBLE})
     _grade(course)
+    tampered = json.loads((course / "autograded/dan/demo/results.json").read_text())
+    (said,) = [t["output"] for t in tampered["tests"] if t["name"] == "demo/test_double"]
+    assert "לפני הבדיקה הזו זוהה שינוי של מערכת הבדיקה" in said, said
+    assert "\u2068numpy.allclose\u2069 הוחלף בקוד מתוך" in said, said
+    assert tampered["flags"][0].startswith("demo: numpy.allclose replaced by code from ")
     document = json.loads((course / "autograded/noa/demo/results.json").read_text())
     assert document["reasons"] == [
         "demo: \u2067תא הבדיקה \u2068test_plain\u2069 שונה; התא המקורי הוחזר\u2069"
@@ -211,7 +220,8 @@ def test_a_hebrew_notebook_hears_the_engine_in_hebrew(course: Path) -> None:
     accuracy = said["test_predictions"]
     assert "הדיוק על הקבוצה החבויה של \u2068toy\u2069 הוא \u20680.000\u2069" in accuracy
     assert "\u2068toy-accuracy\u2069" in accuracy and "below the required" not in accuracy
-    page = html.unescape(write_feedback(load_course(course), "demo")[0].read_text())
+    (noa,) = [p for p in write_feedback(load_course(course), "demo") if "noa" in p.parts]
+    page = html.unescape(noa.read_text())
     assert "נדרש לפחות \u20680.900\u2069" in page
     context = prepare(load_course(course), "demo", options(), labels=toy_labels)
     record_failure(context, GradingFailure("noa", "ZeroDivisionError: an engine bug", ""))

@@ -281,23 +281,73 @@ def test_evidence_cell_needs_evidence_and_no_error() -> None:
     assert not judge.judge_cell(cell, judge.CellFacts("ok"), ref, [], lambda n: n, "cpu").passed
     error = judge.CellFacts("error", "ValueError: x")
     assert not judge.judge_cell(cell, error, ref, good, lambda n: n, "cpu").passed
-    tampered = judge.CellFacts("ok", tampered_before=("input transformer installed: x",))
+    installed = tamper.finding("tamper-input-transformer", name="x")
+    tampered = judge.CellFacts("ok", tampered_before=(installed,))
     assert not judge.judge_cell(cell, tampered, ref, good, lambda n: n, "cpu").passed
 
 
 def test_tamper_findings_compare_with_the_baseline() -> None:
-    base = {"cleanup": ["IPython.a"], "post": [], "ast": [], "found": ["shell.CustomTB x"]}
+    shell = ["tamper-on-instance", {"target": "shell.CustomTB"}]
+    base = {"cleanup": ["IPython.a"], "post": [], "ast": [], "found": [shell]}
     same = dict(base)
     assert tamper.findings(base, same) == []
-    worse = {**base, "cleanup": ["IPython.a", "__main__.<lambda>"], "custom_exceptions": ["E"]}
-    found = tamper.findings(base, worse)
-    assert any("input transformer installed: __main__.<lambda>" in f for f in found)
-    assert any("custom exception handler" in f for f in found)
+    worse = {
+        **base,
+        "cleanup": ["IPython.a", "__main__.<lambda>"],
+        "custom_exceptions": ["E"],
+        "found": [shell, ["tamper-replaced", {"target": "numpy.allclose", "origin": "<cell>"}]],
+    }
+    found = [str(f) for f in tamper.findings(base, worse)]
+    assert found == [
+        "numpy.allclose replaced by code from <cell>",
+        "input transformer installed: __main__.<lambda>",
+        "custom exception handler for E",
+    ]
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        "numpy.allclose replaced",  # not [message id, values]
+        ["not-a-finding", {}],  # a message the probe does not send
+        ["tamper-replaced", {"target": "numpy.allclose"}],  # a value missing
+        ["tamper-replaced", ["numpy.allclose", "<cell>"]],
+    ],
+)
+def test_a_finding_the_engine_cannot_read_is_an_unreadable_answer(item: object) -> None:
+    (found,) = tamper.findings({}, {"found": [item]})
+    assert str(found) == "probe answer unreadable"
+
+
+def test_findings_are_told_in_the_notebooks_language() -> None:
+    """The student reads what the probe found in the notebook's language, each value intact
+    and isolated; the instructor's flags stay English."""
+    report = {
+        "found": [["tamper-replaced-by-class", {"target": "ev.f", "cls": "P", "module": "m"}]],
+        "trace": True,
+    }
+    found = tamper.findings({}, report)
+    assert [f.text("he") for f in found] == [
+        "\u2067\u2068ev.f\u2069 הוחלף במחלקה \u2068P\u2069 של המודול \u2068m\u2069\u2069",
+        "\u2067הותקנה פונקציית מעקב (sys.settrace)\u2069",
+    ]
+    assert [str(f) for f in found] == [
+        "ev.f replaced by class P of module m",
+        "a trace function is installed (sys.settrace)",
+    ]
+    facts = judge.CellFacts("ok", tampered_before=tuple(found))
+    cell = nbformat.v4.new_code_cell(
+        "", metadata={"nbgrader": {"grade": True, "grade_id": "t", "points": 1}}
+    )
+    (said,) = judge.judge_cell(cell, facts, None, [], lambda n: n, "cpu", "he").messages
+    assert said.startswith("\u2067לפני הבדיקה הזו זוהה שינוי של מערכת הבדיקה: ")
+    assert "sys.settrace" in said and "replaced" not in said
 
 
 def test_probe_reply_that_is_not_ok_is_a_finding() -> None:
-    with pytest.raises(tamper.ProbeError):
+    with pytest.raises(tamper.ProbeError) as raised:
         tamper.parse_reply({"status": "error", "ename": "RuntimeError"})
+    assert str(raised.value.finding) == "probe request failed: RuntimeError"
     with pytest.raises(tamper.ProbeError):
         tamper.parse_reply(
             {"status": "ok", "user_expressions": {"probe": {"status": "ok", "data": {}}}}
