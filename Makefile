@@ -56,6 +56,7 @@ release: install
 bench: install
 	$(BIN)/python bench/bench_nbgrader.py
 	$(BIN)/python bench/bench_engine.py
+	$(BIN)/python bench/bench_kernel_start.py
 	$(BIN)/python bench/quiz_load.py --students 3000 --concurrency 20
 
 calibrate: install
