@@ -3,7 +3,7 @@
 Each graded notebook pays it once, so it bounds how fast a class of small notebooks grades (and
 how fast the attack tests run). Measured on both kernel paths, forked from a zygote that
 preloaded NumPy and ``ipykernel`` and cold (a fresh interpreter behind the launcher), with the
-engine's start and end (:func:`grader.engine.kernel._until_ready`, :func:`_kill`) and, in the
+engine's start and end (:func:`grader.engine.kernel._until_ready`, :func:`_killed`) and, in the
 same run, with jupyter_client's own (its ``wait_for_ready``, which also waits for 0.2 s of
 silence on IOPub, and its kill, which polls every 100 ms): the baseline. Runs alternate between
 the two so that a slower minute of the machine falls on both.
@@ -43,20 +43,20 @@ NOTEBOOK = nbformat.v4.new_notebook(
 def jupyter_clients_own() -> Iterator[None]:
     """The baseline: nbclient's kernel start (jupyter_client's ``wait_for_ready``) and
     jupyter_client's kill, in place of the engine's."""
-    engine_start, engine_kill = kernel.BoundedClient.async_start_new_kernel_client, kernel._kill
+    engine_start, engine_kill = kernel.BoundedClient.async_start_new_kernel_client, kernel._killed
 
-    async def no_kill(km: object) -> None:  # shutdown_kernel(now=True) kills, as before
-        return None
+    async def not_killed(km: object) -> bool:  # shutdown_kernel(now=True) kills, as before
+        return False
 
     kernel.BoundedClient.async_start_new_kernel_client = (  # type: ignore[method-assign]
         NotebookClient.async_start_new_kernel_client
     )
-    kernel._kill = no_kill  # type: ignore[assignment]
+    kernel._killed = not_killed  # type: ignore[assignment]
     try:
         yield
     finally:
         kernel.BoundedClient.async_start_new_kernel_client = engine_start  # type: ignore[method-assign]
-        kernel._kill = engine_kill  # type: ignore[assignment]
+        kernel._killed = engine_kill  # type: ignore[assignment]
 
 
 def one_run(sandbox: Sandbox, socket: str | None) -> float:

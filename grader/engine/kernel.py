@@ -189,16 +189,19 @@ async def _until_ready(kc: Any, timeout: float) -> None:
             raise RuntimeError(f"the kernel did not answer in {timeout:.0f} s")
 
 
-async def _kill(km: AsyncKernelManager) -> None:
+async def _killed(km: AsyncKernelManager) -> bool:
     """Kill the kernel's process and reap it, polling every 5 ms (jupyter_client's own kill
-    polls every 100 ms, most of which is idle once the process is gone)."""
+    polls every 100 ms, most of which is idle once the process is gone); whether it is gone."""
     provisioner = km.provisioner
     if provisioner is None or not km.has_kernel:
-        return
+        return False
     await provisioner.kill()
     deadline = time.monotonic() + KILL_WAIT_S
-    while await provisioner.poll() is None and time.monotonic() < deadline:
+    while await provisioner.poll() is None:
+        if time.monotonic() > deadline:
+            return False
         await asyncio.sleep(0.005)
+    return True
 
 
 class BoundedClient(NotebookClient):
@@ -412,8 +415,10 @@ class _Execution:
     async def _shut_down(self) -> None:
         try:
             if self.km.has_kernel:
-                await _kill(self.km)
-                await self.km.shutdown_kernel(now=True)  # the process is gone: cleanup only
+                if await _killed(self.km):  # no signal to a process group that is gone
+                    await self.km.cleanup_resources()
+                else:
+                    await self.km.shutdown_kernel(now=True)
         except (RuntimeError, OSError) as error:  # already gone
             logger.debug("kernel shutdown: %s", error)
         if self.client.kc is not None:
