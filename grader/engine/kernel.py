@@ -162,6 +162,15 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
             return msg["content"]
 
 
+class NoAnswer(RuntimeError):
+    """The kernel ended, or stayed silent, before answering: why, as a message of
+    :mod:`grader.engine.words` and its values."""
+
+    def __init__(self, message_id: str, /, **values: object) -> None:
+        super().__init__(words.say("en", message_id, **values))
+        self.message_id, self.values = message_id, values
+
+
 async def _until_ready(kc: Any, timeout: float) -> None:
     """Wait until the kernel answers on its shell channel and is heard on IOPub.
 
@@ -169,7 +178,8 @@ async def _until_ready(kc: Any, timeout: float) -> None:
     to drop the start's messages: a third of a forked kernel's start, spent idle. Every message
     of a cell or of the probe is matched to its own request here (nbclient reads a cell's
     outputs by its request's id), so those early messages cannot be mistaken for a cell's.
-    Raises RuntimeError when the kernel dies or does not answer within ``timeout`` seconds."""
+    Raises :class:`NoAnswer` when the kernel ends or does not answer within ``timeout``
+    seconds."""
     deadline = time.monotonic() + timeout
     while True:
         kc.kernel_info()
@@ -184,9 +194,9 @@ async def _until_ready(kc: Any, timeout: float) -> None:
             except queue.Empty:
                 pass  # not yet subscribed: ask again
         if not await kc.is_alive():
-            raise RuntimeError("the kernel died before answering")
+            raise NoAnswer("ended-before-answering")
         if time.monotonic() > deadline:
-            raise RuntimeError(f"the kernel did not answer in {timeout:.0f} s")
+            raise NoAnswer("silent-at-start", seconds=round(timeout))
 
 
 async def _killed(km: AsyncKernelManager) -> bool:
@@ -319,12 +329,17 @@ class _Execution:
                     self.problem = problem
                     break
         except RuntimeError as error:  # the kernel did not start
+            why = (
+                self._say(error.message_id, **error.values)
+                if isinstance(error, NoAnswer)
+                else error
+            )
             log.flush()
             tail = self.log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
             if tail:
-                said = self._say("kernel-not-started-log", error=error, log=tail.splitlines()[-1])
+                said = self._say("kernel-not-started-log", error=why, log=tail.splitlines()[-1])
             else:
-                said = self._say("kernel-not-started", error=error)
+                said = self._say("kernel-not-started", error=why)
             self.problem = self.problem or said
         finally:
             await self._shut_down()

@@ -388,6 +388,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "the kernel could not start: {error}",
         "he": "לא ניתן היה להפעיל את הקרנל: {error}",
     },
+    "ended-before-answering": {
+        "en": "it ended before answering",
+        "he": "הוא הסתיים לפני שענה",
+    },
+    "silent-at-start": {
+        "en": "it did not answer in {seconds} s",
+        "he": "הוא לא ענה תוך {seconds} שניות",
+    },
     "kernel-not-started-log": {
         "en": "the kernel could not start: {error} ({log})",
         "he": "לא ניתן היה להפעיל את הקרנל: {error} ({log})",

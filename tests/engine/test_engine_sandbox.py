@@ -215,5 +215,12 @@ def test_a_kernel_that_dies_before_answering_is_told_with_its_last_words() -> No
         run = execute_notebook(nb, dying, Timeouts(cell=60), interpreter_paths())
     assert run.cells[0].status == "not_run"
     assert run.kernel_problem == (
-        "the kernel could not start: the kernel died before answering (no kernel here)"
+        "the kernel could not start: it ended before answering (no kernel here)"
+    )
+    with sandbox.run({}) as prepared:
+        dying = dataclasses.replace(prepared, prefix=dying.prefix)
+        run = execute_notebook(nb, dying, Timeouts(cell=60), interpreter_paths(), language="he")
+    assert run.kernel_problem == (
+        "\u2067לא ניתן היה להפעיל את הקרנל: \u2067הוא הסתיים לפני שענה\u2069 "
+        "(\u2068no kernel here\u2069)\u2069"
     )
