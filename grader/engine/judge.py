@@ -25,13 +25,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from grader import measures
-from grader.engine.words import say
+from grader.engine.words import Message, say
 from grader.evidence import Evidence
 
 if TYPE_CHECKING:  # nbformat and nbgrader only for nbgrader's own rule (plain_score, judge_cell):
     from nbformat import NotebookNode  # the evidence judges import on a bare GPU image
-
-    from grader.engine.tamper import Finding
 
 LabelSource = Callable[[str], np.ndarray]
 
@@ -60,7 +58,7 @@ class CellFacts:
     status: str  # "ok", "error", "timeout", "died", "not_run", "skipped"
     message: str = ""
     outputs: Sequence[Mapping[str, Any]] = field(default_factory=list)
-    tampered_before: tuple[Finding, ...] = ()  # tampering seen at or before this cell
+    tampered_before: tuple[Message, ...] = ()  # tampering seen at or before this cell
 
 
 def _number_like(value: Any) -> bool:

@@ -69,7 +69,7 @@ class CellRun:
     seconds: float = 0.0
     message: str = ""
     outputs: list[dict[str, Any]] = field(default_factory=list)  # snapshot at completion
-    tampered: list[tamper.Finding] = field(default_factory=list)  # found right after this cell
+    tampered: list[words.Message] = field(default_factory=list)  # found right after this cell
 
 
 @dataclass
@@ -80,7 +80,7 @@ class NotebookRun:
     cells: dict[int, CellRun]
     seconds: float
     kernel_problem: str = ""  # why execution stopped early, if it did
-    tampering: list[tamper.Finding] = field(default_factory=list)  # all, first seen first
+    tampering: list[words.Message] = field(default_factory=list)  # all, first seen first
     first_tampered_index: int | None = None
 
 
@@ -162,13 +162,9 @@ async def _request(client: NotebookClient, timeout: float, **content: Any) -> di
             return msg["content"]
 
 
-class NoAnswer(RuntimeError):
+class NoAnswer(words.MessageError, RuntimeError):
     """The kernel ended, or stayed silent, before answering: why, as a message of
-    :mod:`grader.engine.words` and its values."""
-
-    def __init__(self, message_id: str, /, **values: object) -> None:
-        super().__init__(words.say("en", message_id, **values))
-        self.message_id, self.values = message_id, values
+    :mod:`grader.engine.words` (``message``)."""
 
 
 async def _until_ready(kc: Any, timeout: float) -> None:
@@ -307,7 +303,7 @@ class _Execution:
             on_cell_executed=self.recorder,
         )
         self.cells: dict[int, CellRun] = {}
-        self.tampering: list[tamper.Finding] = []
+        self.tampering: list[words.Message] = []
         self.first_tampered: int | None = None
         self.problem = ""
         self.expression = tamper.probe_expression([*trusted_prefixes, f"{run.runtime_dir}/pylib/"])
@@ -329,11 +325,7 @@ class _Execution:
                     self.problem = problem
                     break
         except RuntimeError as error:  # the kernel did not start
-            why = (
-                self._say(error.message_id, **error.values)
-                if isinstance(error, NoAnswer)
-                else error
-            )
+            why = error.message.text(self.language) if isinstance(error, NoAnswer) else error
             log.flush()
             tail = self.log_path.read_bytes()[-400:].decode("utf-8", "replace").strip()
             if tail:
@@ -357,7 +349,7 @@ class _Execution:
                 raise tamper.ProbeError("probe-no-answer")
             report = tamper.parse_reply(reply)
         except tamper.ProbeError as error:
-            found = [error.finding]
+            found = [error.message]
         else:
             if self.baseline is None:
                 self.baseline = report

@@ -29,20 +29,9 @@ MAX_NOTEBOOK_BYTES = 20 * 2**20
 CELL_TYPES = ("code", "markdown", "raw")
 
 
-class NotGradable(Exception):
+class NotGradable(words.MessageError):
     """A submission that cannot be graded: why, as a message of :mod:`grader.engine.words`
-    (its id and values). ``reason`` says it in English; :meth:`reason_in` in the student's
-    language."""
-
-    def __init__(self, message_id: str, **fields: object) -> None:
-        self.message_id = message_id
-        self.fields = fields
-        self.reason = words.say("en", message_id, **fields)
-        super().__init__(self.reason)
-
-    def reason_in(self, language: str) -> str:
-        """Why, in ``language``."""
-        return words.say(language, self.message_id, **self.fields)
+    (``message``), worded in the student's language when the verdict is written."""
 
 
 @dataclass(frozen=True)

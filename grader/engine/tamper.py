@@ -4,8 +4,8 @@ After each cell the engine sends an empty, silent ``execute_request`` whose *use
 runs :data:`PROBE_SOURCE` (user expressions are evaluated directly, past the input transformers a
 student may have installed). The probe reports what the IPython shell and common library
 functions look like; :func:`findings` compares that report with the one taken before any student
-code ran and names what changed (each a :class:`Finding`: a message of :mod:`grader.engine.words`
-and its values, in the notebook's language for the student, in English for the instructor):
+code ran and names what changed (each a finding: a :class:`grader.engine.words.Message`, in
+the notebook's language for the student, in English for the instructor):
 
 - input transformers (``input_transformers_cleanup``/``_post``) and AST transformers added;
 - custom exception handlers (``set_custom_exc``) and event callbacks from notebook code;
@@ -25,7 +25,6 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from grader.engine import words
@@ -215,34 +214,15 @@ def probe_expression(trusted_prefixes: Sequence[str]) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One thing the probe found: a message of :mod:`grader.engine.words` and its values, so
-    that the student reads it in the notebook's language; ``str()`` is the English (the
-    instructor's flags)."""
-
-    message_id: str
-    values: tuple[tuple[str, str], ...] = ()
-
-    def text(self, language: str = "en") -> str:
-        """The finding in words, in ``language``."""
-        return words.say(language, self.message_id, **dict(self.values))
-
-    def __str__(self) -> str:
-        return self.text()
+def finding(message_id: str, /, **values: object) -> words.Message:
+    """A finding: message ``message_id`` of :mod:`grader.engine.words` with its values as text
+    (what the kernel reports may be any JSON: text is hashable and reads the same)."""
+    return words.message(message_id, **{name: str(value) for name, value in values.items()})
 
 
-def finding(message_id: str, /, **values: object) -> Finding:
-    """A finding with its values as text."""
-    return Finding(message_id, tuple((name, str(value)) for name, value in values.items()))
-
-
-class ProbeError(ValueError):
-    """The probe's answer could not be read (itself a sign of tampering)."""
-
-    def __init__(self, message_id: str, /, **values: object) -> None:
-        self.finding = finding(message_id, **values)
-        super().__init__(str(self.finding))
+class ProbeError(words.MessageError, ValueError):
+    """The probe's answer could not be read (itself a sign of tampering): a finding, as its
+    ``message``."""
 
 
 def parse_reply(reply_content: Mapping[str, Any]) -> dict[str, Any]:
@@ -266,7 +246,7 @@ def parse_reply(reply_content: Mapping[str, Any]) -> dict[str, Any]:
     return report
 
 
-def _reported(item: Any) -> Finding:
+def _reported(item: Any) -> words.Message:
     """A finding as the probe reports it (``[message id, {name: value}]``); anything else, or
     a message the probe does not send, is an unreadable answer (the kernel is untrusted)."""
     if (
@@ -284,7 +264,7 @@ def _reported(item: Any) -> Finding:
     return finding("probe-unreadable")
 
 
-def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> list[Finding]:
+def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> list[words.Message]:
     """What changed since the baseline report (empty when nothing did)."""
     base = baseline or {}
     known_found = {_reported(item) for item in base.get("found", [])}

@@ -38,7 +38,6 @@ from grader.engine.submission import (
     sanitize,
     unanswered,
 )
-from grader.engine.tamper import Finding
 from grader.engine.warm import worker_zygote
 from grader.evidence import evidence_in_outputs
 
@@ -211,7 +210,7 @@ def judge_notebook(
 ) -> list[judge.Verdict]:
     """Verdicts on every grade cell of an executed notebook, worded in ``language``."""
     verdicts = []
-    seen: list[Finding] = []
+    seen: list[words.Message] = []
     for index, cell in enumerate(nb.cells):
         record = run.cells.get(index)
         if record is not None:
@@ -252,7 +251,7 @@ def grade_notebook(
     try:
         submitted = read_notebook(path, plan.options.max_notebook_bytes)
     except NotGradable as error:
-        return not_gradable_notebook(name, master, error.reason_in(language))
+        return not_gradable_notebook(name, master, error.message.text(language))
     sanitized = sanitize(submitted, master, language)
     nb = sanitized.notebook
     files = {**submission_files(folder, skip_notebooks=True), **bench.source_files}

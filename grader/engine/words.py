@@ -11,6 +11,7 @@ every language.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from grader.checks.messages import word
@@ -445,3 +446,40 @@ def say(language: str, message_id: str, /, **fields: Any) -> str:
     """The engine's message ``message_id`` in ``language`` (English when it has none there),
     its fields filled in and, in Hebrew, laid out with Unicode isolates."""
     return word(MESSAGES[message_id], language, **fields)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message of :data:`MESSAGES` and its values: a fact the engine tells, worded only when
+    read, so that the student reads it in the notebook's language and the instructor's logs and
+    flags in English (``str()``). Values must be hashable: messages are compared and
+    deduplicated."""
+
+    message_id: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+    def text(self, language: str = "en") -> str:
+        """The message in words, in ``language``."""
+        return say(language, self.message_id, **dict(self.values))
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def message(message_id: str, /, **values: Any) -> Message:
+    """Message ``message_id`` with its values (the templates format them as given)."""
+    return Message(message_id, tuple(values.items()))
+
+
+class MessageError(Exception):
+    """An error whose reason is a message of the catalog (``message``): the engine words it in
+    each reader's language; ``str()`` is the English. It crosses processes intact (a grading
+    worker's error reaches the scheduler pickled): its argument is the message id, the values
+    travel as its state."""
+
+    def __init__(self, message_id: str, /, **values: Any) -> None:
+        super().__init__(message_id)
+        self.message = message(message_id, **values)
+
+    def __str__(self) -> str:
+        return str(self.message)
