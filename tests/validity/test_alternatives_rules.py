@@ -3,16 +3,25 @@
 A lost point fails the suite; an answer noted as a known fairness bug must still lose its test
 (reported as xfail) and fails the suite the moment it earns full marks, so the note is dropped
 when the bug is fixed; a malformed alternatives file is refused with the set and cell named.
+Every notebook's variants are packed into the fewest notebook runs they allow.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.validity.suite import _check_full_marks, exercises_of
+from grader import course
+from tests.validity.suite import (
+    _check_full_marks,
+    alternatives_of,
+    exercises_of,
+    mutants_of,
+    submissions_of,
+)
 from tests.validity.variants import (
     MESSY,
     Alternative,
@@ -203,3 +212,27 @@ def test_mutants_of_one_test_or_one_cell_never_share_a_run() -> None:
         ["t2/c1", "t1/c4"],
     ]
     assert groups[0].tests == {"t1", "t3"} and groups[0].student == "mutants-1"
+
+
+COURSE_NOTEBOOKS = sorted(name for names in course.COURSE.values() for name in names)
+
+
+@pytest.mark.parametrize("name", COURSE_NOTEBOOKS)
+def test_each_notebook_is_graded_in_the_fewest_runs_its_variants_allow(name: str) -> None:
+    """A submission holds one answer in each cell and one mutant of each test, so the cell
+    with the most alternatives and mutants (or the test with the most mutants) needs a
+    submission for each: that is the floor of a notebook's runs besides its reference and
+    release (the messy copy rides along). Every notebook's variants are packed down to it, in
+    English (plain nbgrader and the engine) and in Hebrew (the mutants alone); a packing that
+    shares less would grade the same assertions in more notebook runs."""
+    mutants, sets = mutants_of(name), alternatives_of(name)
+    per_cell = Counter(m.cell for m in mutants)
+    per_test = Counter(m.test for m in mutants)
+    mutants_floor = max([*per_cell.values(), *per_test.values()])
+    per_cell.update(a.cell for s in sets for a in s.answers)
+    floor = max([*per_cell.values(), *per_test.values()])
+    english, hebrew = submissions_of(name), submissions_of(name, with_alternatives=False)
+    assert len(english) == floor, f"{name}: {len(english)} English runs, the floor is {floor}"
+    assert len(hebrew) == mutants_floor + 1, (  # the messy copy alone: no set to ride with
+        f"{name}: {len(hebrew)} Hebrew runs, the floor is {mutants_floor + 1}"
+    )
