@@ -20,14 +20,21 @@ SKIPPED_FILES = ("timestamp.txt", "results.json")
 
 def submission_files(folder: Path, skip_notebooks: bool = False) -> dict[str, Path]:
     """The files of a submission or assignment folder by relative name (hidden files, caches,
-    nbgrader's ``timestamp.txt`` and the engine's ``results.json`` left out)."""
+    nbgrader's ``timestamp.txt`` and the engine's ``results.json`` left out). Links are not
+    a submission's files: read, they would bring in what they point to, which the student may
+    not read (the course's solutions, another student's work)."""
     found: dict[str, Path] = {}
     if not folder.is_dir():
         return found
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if not path.is_file() or any(
-            part.startswith(".") or part in ("__pycache__", "feedback") for part in relative.parts
+        if (  # rglob does not enter linked folders
+            path.is_symlink()
+            or not path.is_file()
+            or any(
+                part.startswith(".") or part in ("__pycache__", "feedback")
+                for part in relative.parts
+            )
         ):
             continue
         if relative.name in SKIPPED_FILES or (skip_notebooks and path.suffix == ".ipynb"):

@@ -6,7 +6,11 @@
   unguessable name; here another student cannot read or change it even knowing the name. The
   grading service (root) collects it.
 - :func:`submissions`: the submissions waiting in ``inbound/``, parsed from nbgrader's names.
-- :func:`collect`: one submission copied to ``submitted/<student>/<assignment>/``.
+- :func:`collect`: one submission copied to ``submitted/<student>/<assignment>/``: its plain
+  files and folders only. The student owns the submission's folder (anyone may create one in
+  ``inbound/``), and the service copies as root: a link would copy what it points to (another
+  student's work, the instructor's solutions, ``/etc/shadow``) into the student's feedback,
+  a device or a pipe would never end. Such a submission is refused (:class:`NotAccepted`).
 - :func:`release`: one submission's feedback pages published under nbgrader's secret-derived
   names, owned by the student alone, so that the student's Assignments tab fetches them.
 """
@@ -16,8 +20,10 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from nbgrader.exchange.default.submit import ExchangeSubmit
 from nbgrader.utils import notebook_hash
@@ -25,6 +31,22 @@ from nbgrader.utils import notebook_hash
 #: nbgrader's bookkeeping files in a submission.
 TIMESTAMP = "timestamp.txt"
 SECRET = "submission_secret.txt"
+#: Largest submission the service copies (all its files together), in bytes.
+MAX_SUBMISSION_BYTES = 200 * 2**20
+#: Longest secret read (nbgrader writes a 32-character hex token).
+MAX_SECRET_BYTES = 256
+
+#: Opening a student's file as root: never through a link, never waiting on a pipe.
+_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+
+
+class NotAccepted(Exception):
+    """A submission the service will not copy: why (``reason``: ``not-a-file`` or
+    ``too-large``, a reason of the service's notices) and its values."""
+
+    def __init__(self, reason: str, **values: object) -> None:
+        super().__init__(f"{reason}: {values}")
+        self.reason, self.values = reason, values
 
 
 class PrivateSubmit(ExchangeSubmit):
@@ -78,14 +100,88 @@ def submissions(exchange: Path, course_id: str) -> list[Submission]:
     return sorted(found, key=lambda s: (s.timestamp, s.name))
 
 
-def collect(submission: Submission, destination: Path) -> None:
-    """Copy the submission to the course's ``submitted/<student>/<assignment>/`` (replacing an
-    earlier one), as nbgrader's collect does."""
+def collect(
+    submission: Submission, destination: Path, max_bytes: int = MAX_SUBMISSION_BYTES
+) -> None:
+    """Copy the submission's plain files and folders to the course's
+    ``submitted/<student>/<assignment>/`` (replacing an earlier one), as nbgrader's collect
+    does. Raises :class:`NotAccepted` for a link, a device or a pipe anywhere in it (the
+    submission's own folder included) or for more than ``max_bytes``; nothing is copied then."""
     staging = destination.parent / f".{destination.name}.collecting"
     shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(submission.folder, staging)
+    try:
+        folder = os.open(submission.folder, _NO_FOLLOW | os.O_DIRECTORY)
+    except OSError as error:
+        if submission.folder.is_symlink():
+            raise NotAccepted("not-a-file", name=submission.folder.name) from error
+        raise
+    try:
+        _copy_folder(folder, staging, "", [max_bytes])
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    finally:
+        os.close(folder)
     shutil.rmtree(destination, ignore_errors=True)
     os.replace(staging, destination)
+
+
+def _copy_folder(folder: int, target: Path, where: str, left: list[int]) -> None:
+    """Copy the open folder ``folder`` (its entries opened relative to it, without following
+    links) to ``target``; ``where``: its path in the submission, for messages; ``left``: the
+    bytes the submission may still hold."""
+    target.mkdir(parents=True)
+    with os.scandir(folder) as entries:
+        names = sorted(entry.name for entry in entries)
+    for name in names:
+        path = f"{where}{name}"
+        try:
+            opened = os.open(name, _NO_FOLLOW, dir_fd=folder)
+        except OSError as error:  # ELOOP: a link (or something that cannot be opened)
+            raise NotAccepted("not-a-file", name=path) from error
+        try:
+            info = os.fstat(opened)
+            if stat.S_ISDIR(info.st_mode):
+                _copy_folder(opened, target / name, f"{path}/", left)
+            elif stat.S_ISREG(info.st_mode):
+                left[0] -= info.st_size
+                if left[0] < 0:
+                    raise NotAccepted("too-large", limit=MAX_SUBMISSION_BYTES // 2**20)
+                os.set_blocking(opened, True)
+                with open(target / name, "wb") as copy:
+                    _copy_bytes(opened, copy, info.st_size)
+                os.chmod(target / name, stat.S_IMODE(info.st_mode))
+                os.utime(target / name, ns=(info.st_atime_ns, info.st_mtime_ns))
+            else:
+                raise NotAccepted("not-a-file", name=path)
+        finally:
+            os.close(opened)
+
+
+def _copy_bytes(source: int, copy: BinaryIO, size: int) -> None:
+    """The first ``size`` bytes of the open file ``source`` (what was counted: a file that
+    grows while it is copied brings no more) into ``copy``."""
+    while size > 0:
+        chunk = os.read(source, min(size, 2**20))
+        if not chunk:
+            return
+        copy.write(chunk)
+        size -= len(chunk)
+
+
+def read_secret(folder: Path) -> str:
+    """A submission's secret (its feedback pages' names derive from it), read as root from a
+    folder its student owns: a plain file, short, ASCII; ``ValueError`` or ``OSError`` else."""
+    opened = os.open(folder / SECRET, _NO_FOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(opened).st_mode):
+            raise ValueError(f"{SECRET} is not a plain file")
+        raw = os.read(opened, MAX_SECRET_BYTES + 1)
+    finally:
+        os.close(opened)
+    if len(raw) > MAX_SECRET_BYTES:
+        raise ValueError(f"{SECRET} is longer than {MAX_SECRET_BYTES} bytes")
+    return raw.decode("ascii")
 
 
 def release(

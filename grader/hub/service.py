@@ -70,6 +70,10 @@ NOTICES = {
         "reason-folder-unchecked": "its folder cannot be checked ({error}).",
         "reason-not-own-account": "it was not submitted from its student's own account.",
         "reason-not-an-assignment": "{assignment!r} is not an assignment of this course.",
+        "reason-not-released": "{assignment!r} has not been released yet.",
+        "reason-not-a-file": "it holds {name}, which is not a plain file (a link, a device or a "
+        "pipe): submit the files themselves.",
+        "reason-too-large": "it holds more than {limit} MB.",
         "reason-not-copied": "the service could not copy it.",
         "reason-grader-error": "an error of the grader, not yours.",
         "reason-notebook-name": "the assignment's notebook is {expected}.",
@@ -89,6 +93,10 @@ NOTICES = {
         "reason-folder-unchecked": "אי אפשר לבדוק את התיקייה שלה (\u2066{error}\u2069).",
         "reason-not-own-account": "היא לא הוגשה מהחשבון שלכם.",
         "reason-not-an-assignment": "\u2066{assignment}\u2069 אינה מטלה של הקורס הזה.",
+        "reason-not-released": "המטלה \u2066{assignment}\u2069 עדיין לא פורסמה.",
+        "reason-not-a-file": "יש בה את \u2066{name}\u2069, שאינו קובץ רגיל (קישור, התקן או "
+        "צינור): הגישו את הקבצים עצמם.",
+        "reason-too-large": "יש בה יותר מ-\u2066{limit}\u2069 MB.",
         "reason-not-copied": "שירות הבדיקה לא הצליח להעתיק אותה.",
         "reason-grader-error": "זו שגיאה של מערכת הבדיקה, לא שלכם.",
         "reason-notebook-name": "המחברת של המטלה היא \u2066{expected}\u2069.",
@@ -153,10 +161,9 @@ class GradingService:
         the libraries of them all, one cluster), so that the first submission waits only for
         its own grading and the assignments share the machine's cores rather than each
         starting workers of its own."""
-        outbound = exchange.course_folder(self.exchange, self.settings.course_id) / "outbound"
         contexts = []
         for assignment in self.course.assignments():
-            if not (outbound / assignment).is_dir():
+            if not self._released(assignment):
                 continue
             try:
                 contexts.append(self._prepare(assignment))
@@ -189,11 +196,13 @@ class GradingService:
                 self.tell_and_record(ledger, item, "failed", problem, says={"reason": reason})
 
     def refusal(self, item: exchange.Submission) -> tuple[str, dict[str, object]] | None:
-        """Why a submission cannot be graded (a reason of ``NOTICES`` and its values), or None."""
+        """Why a submission cannot be graded (a reason of ``NOTICES`` and its values), or None.
+        Asked when it arrives and again just before it is collected: what the ledger recorded
+        in between (a crash, a student who changed the folder) cannot let it through."""
         if item.student not in self.settings.students:
             return "not-a-student", {"student": item.student}
         try:
-            owner = item.folder.stat().st_uid
+            owner = item.folder.lstat().st_uid  # a link's own owner: whoever made it
             expected = pwd.getpwnam(item.student).pw_uid
         except (OSError, KeyError) as error:
             return "folder-unchecked", {"error": error}
@@ -201,7 +210,16 @@ class GradingService:
             return "not-own-account", {}
         if item.assignment not in self.course.assignments():
             return "not-an-assignment", {"assignment": item.assignment}
+        if not self._released(item.assignment):
+            return "not-released", {"assignment": item.assignment}
         return None
+
+    def _released(self, assignment: str) -> bool:
+        """Whether students were given ``assignment`` (nbgrader's release put it in the
+        exchange's ``outbound/``): a submission of any other would show the instructor's
+        notebook, put back by the engine, in its feedback."""
+        outbound = exchange.course_folder(self.exchange, self.settings.course_id) / "outbound"
+        return (outbound / assignment).is_dir()
 
     def gradable(self, ledger: Ledger) -> dict[str, list[Entry]]:
         """The submissions to grade now, by assignment: per student the latest waiting one;
@@ -267,17 +285,13 @@ class GradingService:
         by_student = {}
         for entry in entries:
             item = self._submission(entry)
-            try:
-                exchange.collect(item, self.course.submitted_dir(entry.student, assignment))
-            except OSError as error:
-                log.error("%s: cannot collect: %s", entry.name, error)
-                self.tell_and_record(
-                    ledger,
-                    entry,
-                    "failed",
-                    f"cannot collect: {error}",
-                    says={"reason": self._reason(assignment, "not-copied")},
-                )
+            refused = self.refusal(item) or self._collect(item)
+            if refused is not None:
+                key, values = refused
+                problem = NOTICES["en"][f"reason-{key}"].format(**values)
+                log.error("%s: refused: %s", entry.name, problem)
+                reason = self._reason(assignment, key, **values)
+                self.tell_and_record(ledger, entry, "failed", problem, says={"reason": reason})
                 continue
             ledger.set_state(entry.name, "grading")
             by_student[entry.student] = entry
@@ -304,6 +318,18 @@ class GradingService:
                         f"{GRADER_ERROR}: {error}",
                         says={"reason": self._reason(assignment, "grader-error")},
                     )
+
+    def _collect(self, item: exchange.Submission) -> tuple[str, dict[str, object]] | None:
+        """Copy a submission into the course; why it was not copied (a reason of ``NOTICES``
+        and its values), or None."""
+        try:
+            exchange.collect(item, self.course.submitted_dir(item.student, item.assignment))
+        except exchange.NotAccepted as refused:
+            return refused.reason, refused.values
+        except OSError as error:
+            log.error("%s: cannot collect: %s", item.name, error)
+            return "not-copied", {}
+        return None
 
     def write_report(self, assignment: str) -> None:
         """The assignment's class report, in the instructor's course folder
@@ -401,12 +427,11 @@ class GradingService:
                 assignment, "failed", time=entry.timestamp, reason=" ".join(reasons)
             )
             pages.update(dict.fromkeys(unexplained, page))
-        secret_file = submitted / exchange.SECRET
         exchange.release(
             self.exchange,
             self.settings.course_id,
             entry.student,
-            secret_file.read_text(encoding="utf-8"),
+            exchange.read_secret(submitted),
             pages,
         )
 
@@ -484,13 +509,13 @@ class GradingService:
         self.notify(item, notice or state, **(says or {}))
         ledger.set_state(item.name, state, note, **fields)
 
-    def notify(self, item: exchange.Submission, kind: str, **values: object) -> None:
+    def notify(self, item: exchange.Submission, kind: str, /, **values: object) -> None:
         """Put a short page in place of the submission's feedback, so that the student's
         Assignments tab says what happened to it (deferred, superseded, held, failed); see
         :meth:`tell_and_record`, which also records the state."""
         try:
             page = self._notice_page(item.assignment, kind, time=item.timestamp, **values)
-            secret = (item.folder / exchange.SECRET).read_text(encoding="utf-8")
+            secret = exchange.read_secret(item.folder)
             notebooks = [p.stem for p in item.folder.glob("*.ipynb")] or [item.assignment]
             exchange.release(
                 self.exchange,
@@ -499,7 +524,7 @@ class GradingService:
                 secret,
                 dict.fromkeys(notebooks, page),
             )
-        except (OSError, KeyError) as error:
+        except (OSError, KeyError, ValueError) as error:  # the state is recorded all the same
             log.error("%s: could not tell the student (%s): %s", item.name, kind, error)
 
     def _notice_language(self, assignment: str) -> str:
@@ -507,11 +532,11 @@ class GradingService:
         is not an assignment of the course)."""
         return self._language(assignment) if assignment in self.course.assignments() else "en"
 
-    def _reason(self, assignment: str, key: str, **values: object) -> str:
+    def _reason(self, assignment: str, key: str, /, **values: object) -> str:
         """Why a submission of ``assignment`` was not graded, in the words its student reads."""
         return NOTICES[self._notice_language(assignment)][f"reason-{key}"].format(**values)
 
-    def _notice_page(self, assignment: str, kind: str, **values: object) -> str:
+    def _notice_page(self, assignment: str, kind: str, /, **values: object) -> str:
         """A feedback page that only says what happened, in the assignment's language."""
         language = self._notice_language(assignment)
         text = NOTICES[language][kind].format(**values)

@@ -582,3 +582,20 @@ def test_a_device_choice_is_read_from_the_name_returned() -> None:
     always_cpu = judge.judge_pick(_ev({**chosen, "when_available": "cpu"}, "pick"), ref)
     assert always_cpu == ["when_available: chose cpu, expected cuda"]
     assert judge.judge_pick(_ev({"when_available": "cuda"}, "pick"), ref)
+
+
+def test_links_are_not_a_submissions_files(tmp_path) -> None:
+    """A link in a submitted folder would bring in what it points to (the course's solutions,
+    another student's work): neither a linked file nor a file under a linked folder is read."""
+    from grader.engine.files import submission_files
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "solution.ipynb").write_text("{}", encoding="utf-8")
+    folder = tmp_path / "submitted"
+    (folder / "data").mkdir(parents=True)
+    (folder / "work.ipynb").write_text("{}", encoding="utf-8")
+    (folder / "data" / "x.csv").write_text("1,2", encoding="utf-8")
+    (folder / "linked.ipynb").symlink_to(outside / "solution.ipynb")
+    (folder / "data" / "more").symlink_to(outside, target_is_directory=True)
+    assert sorted(submission_files(folder)) == ["data/x.csv", "work.ipynb"]

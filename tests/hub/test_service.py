@@ -209,3 +209,112 @@ def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path) -> None:
     assert '<p dir="rtl" lang="he">לא ניתן היה לבדוק את ההגשה שלכם' in page
     assert "\u2068היא לא הוגשה מהחשבון שלכם.\u2069" in page
     assert "account" not in page
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_links_devices_and_pipes_are_refused_and_nothing_is_copied(tmp_path: Path) -> None:
+    """The service copies submissions as root from folders their students own: a link would
+    bring what it points to (the instructor's solutions, a file only root may read) into the
+    student's sandbox and feedback, a pipe would never end. Each is refused, named, and
+    nothing of the submission is copied; a submission of plain files is copied whole."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    (inbound.parent / "outbound" / "demo").mkdir(parents=True)
+    private = tmp_path / "root-only.txt"
+    private.write_text("for root's eyes only", encoding="utf-8")
+    private.chmod(0o600)
+    solution = root / "source" / "demo" / "demo.ipynb"
+    user = pwd.getpwnam(STUDENT)
+
+    def handed_in(second: int) -> Path:
+        return _hand_in(root, inbound, "demo", f"2026-12-05 10:00:{second:02}.000000 UTC")
+
+    cases: dict[str, tuple[Path, str]] = {}
+    folder = handed_in(1)
+    (folder / "demo.ipynb").unlink()
+    (folder / "demo.ipynb").symlink_to(solution)
+    cases["the solution, linked"] = (folder, "demo.ipynb")
+    folder = handed_in(2)
+    (folder / "notes.txt").symlink_to(private)
+    cases["a root-only file, linked"] = (folder, "notes.txt")
+    folder = handed_in(3)
+    (folder / "data").mkdir()
+    (folder / "data" / "x.csv").symlink_to(private)
+    cases["a link in a folder"] = (folder, "data/x.csv")
+    folder = handed_in(4)
+    os.mkfifo(folder / "pipe")
+    cases["a pipe"] = (folder, "pipe")
+    real = handed_in(5)
+    linked = inbound / f"{STUDENT}+demo+2026-12-05 10:00:06.000000 UTC+linked"
+    linked.symlink_to(real)
+    os.lchown(linked, user.pw_uid, user.pw_gid)
+    cases["a linked submission folder"] = (linked, linked.name)
+
+    service = GradingService(
+        _settings(root, tmp_path, exchange_root),
+        load_course(root),
+        FeedbackPolicy(),
+        options(),
+        None,
+        toy_labels,
+    )
+    submitted = root / "submitted" / STUDENT / "demo"
+    for case, (folder, name) in cases.items():
+        parts = folder.name.split("+")
+        item = exchange.Submission(parts[0], parts[1], parts[2], folder)
+        assert service.refusal(item) is None, case  # its own folder, a released assignment
+        assert service._collect(item) == ("not-a-file", {"name": name}), case
+        assert not submitted.exists(), case
+        assert not list(submitted.parent.glob(".*collecting")), case
+    parts = real.name.split("+")
+    assert service._collect(exchange.Submission(parts[0], parts[1], parts[2], real)) is None
+    copied = sorted(p.name for p in submitted.iterdir())
+    assert copied == sorted(p.name for p in real.iterdir()), copied
+    assert (submitted / "demo.ipynb").read_bytes() == (real / "demo.ipynb").read_bytes()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_what_cannot_be_trusted_is_refused_whatever_the_ledger_says(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A submission recorded as received whose refusal was never recorded (the service stopped
+    in between) is refused when it is about to be collected; one for an assignment not yet
+    released is refused (the engine would put the instructor's notebook back into its
+    feedback); a secret that cannot be read leaves the student untold but the refusal
+    recorded, and the round goes on. None of them reaches the engine."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    (inbound.parent / "outbound" / "demo").mkdir(parents=True)  # twin is not released
+    crashed = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
+    os.chown(crashed, 0, 0)  # handed in from another account than its student's
+    unreleased = _hand_in(root, inbound, "twin", "2026-12-05 10:00:02.000000 UTC", "secret2")
+    unknown = _hand_in(root, inbound, "demo", "2026-12-05 10:00:04.000000 UTC", "secret4")
+    unknown = unknown.rename(inbound / unknown.name.replace("+demo+", "+nosuch+"))
+    garbled = inbound / "daemon+demo+2026-12-05 10:00:03.000000 UTC+secret3"
+    garbled.mkdir()
+    (garbled / exchange.TIMESTAMP).write_text("2026-12-05 10:00:03.000000 UTC", encoding="utf-8")
+    (garbled / exchange.SECRET).write_bytes(b"\xff\xfe not a secret")
+    service = GradingService(
+        _settings(root, tmp_path, exchange_root),
+        load_course(root),
+        FeedbackPolicy(),
+        options(),
+        None,
+        toy_labels,
+    )
+    with caplog.at_level(logging.INFO), service, Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.add(crashed.name, STUDENT, "demo", "2026-12-05 10:00:01.000000 UTC")
+        service.step(ledger)
+        states = {e.name: (e.state, e.note) for e in ledger.in_state(*STATES)}
+        assert service._sessions == {}  # nothing was graded
+    assert states == {
+        crashed.name: ("failed", "it was not submitted from its student's own account."),
+        unreleased.name: ("failed", "'twin' has not been released yet."),
+        unknown.name: ("failed", "'nosuch' is not an assignment of this course."),
+        garbled.name: ("failed", "'daemon' is not a student of this course."),
+    }, states
+    assert not (root / "submitted" / STUDENT).exists()
+    untold = [r.getMessage() for r in caplog.records if "could not tell" in r.getMessage()]
+    assert len(untold) == 1 and garbled.name in untold[0], untold
