@@ -123,6 +123,21 @@ class Ledger:
                 (grader_error,),
             ).rowcount
 
+    def overtaken(self, grader_error: str) -> list[Entry]:
+        """What :meth:`resume` would grade again (caught mid-grading, or failed because of the
+        grader) that a later submission of the same student and assignment, graded since, has
+        overtaken: graded again, it would replace the later one in the course."""
+        rows = self.db.execute(
+            "SELECT * FROM submissions AS s WHERE (s.state = 'grading' OR (s.state = 'failed' "
+            "AND s.note LIKE ? || '%')) AND EXISTS (SELECT 1 FROM submissions AS later "
+            "WHERE later.student = s.student AND later.assignment = s.assignment "
+            "AND later.state IN ('graded', 'released', 'released_public') "
+            "AND (later.timestamp > s.timestamp OR (later.timestamp = s.timestamp "
+            "AND later.name > s.name))) ORDER BY s.timestamp, s.name",
+            (grader_error,),
+        ).fetchall()
+        return [Entry(*row) for row in rows]
+
     def in_state(self, *states: str) -> list[Entry]:
         """Submissions in any of ``states``, oldest first."""
         marks = ",".join("?" * len(states))

@@ -138,6 +138,8 @@ class GradingService:
     def run(self, stop: threading.Event, ledger: Ledger) -> None:
         """Grade what arrives until ``stop`` is set; the warm sessions close on every exit."""
         with self:
+            for entry in ledger.overtaken(GRADER_ERROR):
+                self.tell_and_record(ledger, entry, "superseded", "a later submission was graded")
             resumed = ledger.resume(GRADER_ERROR)
             if resumed:
                 log.info("resuming: %d submissions caught mid-grading are graded again", resumed)

@@ -8,6 +8,7 @@ import logging
 import os
 import pwd
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from grader.engine.autograde import GradingSession
 from grader.hub import exchange
 from grader.hub.ledger import Ledger
 from grader.hub.policy import FeedbackPolicy
-from grader.hub.service import GradingService
+from grader.hub.service import GRADER_ERROR, GradingService
 from grader.hub.settings import HubSettings
 from tests.support.engine import FIXTURES, generate, options, submit, toy_labels
 
@@ -318,3 +319,41 @@ def test_what_cannot_be_trusted_is_refused_whatever_the_ledger_says(
     assert not (root / "submitted" / STUDENT).exists()
     untold = [r.getMessage() for r in caplog.records if "could not tell" in r.getMessage()]
     assert len(untold) == 1 and garbled.name in untold[0], untold
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_after_a_restart_an_older_failure_does_not_replace_a_later_grade(tmp_path: Path) -> None:
+    """At its start the service grades again what failed because of the grader, unless a later
+    submission of the same student has been graded since: graded again, the older would take
+    its place in the course and the gradebook. That one is superseded, and its student told."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    older = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
+    newer = _hand_in(root, inbound, "demo", "2026-12-05 10:00:02.000000 UTC", "secret2")
+    alone = _hand_in(root, inbound, "twin", "2026-12-05 10:00:03.000000 UTC", "secret3")
+    service = GradingService(
+        _settings(root, tmp_path, exchange_root),
+        load_course(root),
+        FeedbackPolicy(),
+        options(),
+        None,
+        toy_labels,
+    )
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        for folder, state, note in (
+            (older, "failed", f"{GRADER_ERROR}: the zygote went away"),
+            (newer, "released", ""),
+            (alone, "failed", f"{GRADER_ERROR}: the zygote went away"),
+        ):
+            assignment, timestamp = folder.name.split("+")[1:3]
+            ledger.add(folder.name, STUDENT, assignment, timestamp)
+            ledger.set_state(folder.name, state, note)
+        stop = threading.Event()
+        stop.set()  # the start alone: no round
+        service.run(stop, ledger)
+        states = {e.name: e.state for e in ledger.in_state(*STATES, "superseded")}
+    assert states == {older.name: "superseded", newer.name: "released", alone.name: "received"}
+    digest = exchange.notebook_hash(secret="secret1", notebook_id="demo")
+    page = (inbound.parent / "feedback" / f"{digest}.html").read_text(encoding="utf-8")
+    assert "a later submission of yours was graded" in html.unescape(page)
