@@ -77,7 +77,8 @@ def compare_value(
     if reference is None:
         return None if student is None else say(language, "should-be-none", name=name)
     if isinstance(reference, str):
-        return None if student == reference else say(language, "wrong-text", name=name)
+        same = isinstance(student, str) and student == reference
+        return None if same else say(language, "wrong-text", name=name)
     if isinstance(reference, int) and not isinstance(reference, bool):
         if isinstance(student, bool) or not isinstance(student, int | float):
             return say(language, "whole-number", name=name)
@@ -207,7 +208,7 @@ def judge_device(
     wanted = reference.expect.get("device", device)
     devices = student.values.get("devices")
     problems = []
-    if not isinstance(devices, list) or not devices:
+    if not isinstance(devices, list) or not devices or not all(isinstance(d, str) for d in devices):
         problems.append(say(language, "no-devices"))
     elif "error" in devices:  # the student's code raised on the device it was given
         error = student.values.get("error")
@@ -308,8 +309,9 @@ def judge_nonlinear(student: Evidence, reference: Evidence, language: str = "en"
     for item in checked:
         if isinstance(item, str):
             return [item]
-        if len(item) != len(probes):
-            return [say(language, "outputs-count", count=len(item), total=len(probes))]
+        if item.ndim == 0 or len(item) != len(probes):
+            count = len(item) if item.ndim else 0
+            return [say(language, "outputs-count", count=count, total=len(probes))]
     arrays = [a for a in checked if isinstance(a, np.ndarray)]
     if measures.is_label_output(arrays[0]):
         return []

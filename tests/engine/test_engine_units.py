@@ -599,3 +599,67 @@ def test_links_are_not_a_submissions_files(tmp_path) -> None:
     (folder / "linked.ipynb").symlink_to(outside / "solution.ipynb")
     (folder / "data" / "more").symlink_to(outside, target_is_directory=True)
     assert sorted(submission_files(folder)) == ["data/x.csv", "work.ipynb"]
+
+
+CURVES = ("plain_train", "plain_val", "regularized_train", "regularized_val")
+
+
+def _references() -> list[Evidence]:
+    """A reference item of every kind the judge knows, as a reference run records them."""
+    probes = nonlinear_probes(4)
+    rng = np.random.default_rng(3)
+    weights = _dense(rng, (7, 64)) + _dense(rng, (64, 32)) + _dense(rng, (32, 5))
+    probe = rng.normal(size=(6, 7))
+    (w1, b1), (w2, b2) = _dense(rng, (4, 16)), _dense(rng, (16, 3))
+    relu = _scores_at_every_scale(lambda x: np.maximum(x @ w1 + b1, 0) @ w2 + b2, probes)
+    return [
+        _ev({"g": np.array([1.0, 2.0]), "n": 3, "s": "ok"}),
+        _ev({"dataset": "toy", "predictions": np.arange(4) % 3}, "predictions", threshold=0.5),
+        _ev({"devices": ["cpu"], "count": 1}, "device"),
+        _ev({name: np.linspace(1, 0, 8) for name in CURVES}, "overfitting", max_ratio=0.8),
+        _ev({"probes": probes, "scores": relu}, "nonlinear"),
+        Evidence(
+            "c",
+            "network",
+            {"probe": probe, "outputs": _relu_relu_softmax(weights, probe), "weights": weights},
+            {"network": "relu_relu_softmax"},
+        ),
+        _ev({"when_available": "cuda", "when_unavailable": "cpu"}, "pick"),
+    ]
+
+
+#: Values a kernel may put under any name of its evidence (the format allows JSON and arrays).
+ODD_VALUES: tuple[object, ...] = (
+    None,
+    True,
+    "error",
+    10**30,
+    float("nan"),
+    {"k": 1},
+    [],
+    [None],
+    [np.arange(2)],
+    [["a"]],
+    [np.array(1.0)] * len(measures.PROBE_SHRINKS),
+    [np.zeros((2, 2, 2))] * len(measures.PROBE_SHRINKS),
+    np.array(1.0),
+    np.array([]),
+    np.zeros((2, 2, 2)),
+    np.array(["a", "b"]),
+    np.array([np.inf]),
+    np.zeros(0, dtype=np.int64),
+)
+
+
+@pytest.mark.parametrize("reference", _references(), ids=lambda r: r.kind)
+def test_no_value_a_kernel_sends_makes_the_judge_fail(reference: Evidence) -> None:
+    """The judge words what is wrong with any value the kernel sent: an error of its own
+    would record the submission as the engine's failure (graded again on every run, never
+    scored) instead of the test the student's evidence fails."""
+    labels = {"toy": np.array([0, 1, 2, 0])}.__getitem__
+    for name in reference.values:
+        for odd in ODD_VALUES:
+            student = _ev({**reference.values, name: odd}, reference.kind)
+            problems = judge.match_evidence([student], [reference], labels, "cpu")
+            assert all(isinstance(p, str) for p in problems), (name, odd)
+        assert judge.match_evidence([_ev({}, reference.kind)], [reference], labels, "cpu")
