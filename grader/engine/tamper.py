@@ -13,7 +13,9 @@ the notebook's language for the student, in English for the instructor):
 - common functions (``numpy.allclose``, ``torch.allclose``, ``grader.checks`` ...) replaced by
   code that does not come from an installed package, or the project's functions and classes
   replaced by classes of the notebook's own (a type alias is judged by what it stands for);
-- a trace function installed with ``sys.settrace``.
+- a trace or profile function installed (``sys.settrace``, ``sys.setprofile``, or
+  ``threading``'s for new threads): it sees the frames of the test cell's checks, where a
+  hidden test's expected values can be read and the values to emit changed.
 
 The probe runs inside the untrusted kernel, so a determined student can fool it; a missing or
 unreadable answer is itself a finding. It is a net for the common tricks, the evidence judged
@@ -40,6 +42,10 @@ WATCHED = (
     ("builtins", "round"),
     ("builtins", "exec"),
     ("builtins", "compile"),
+    ("sys", "gettrace"),
+    ("sys", "getprofile"),
+    ("threading", "gettrace"),
+    ("threading", "getprofile"),
     ("math", "isclose"),
     ("numpy", "allclose"),
     ("numpy", "isclose"),
@@ -88,7 +94,7 @@ SHELL_METHODS = (
 
 PROBE_SOURCE = r"""
 def probe(trusted, watched, methods):
-    import json, sys, types
+    import json, sys, threading, types
     from IPython import get_ipython
     ip = get_ipython()
 
@@ -200,6 +206,7 @@ def probe(trusted, watched, methods):
         "custom_exceptions": [getattr(e, "__name__", repr(e)) for e in ip.custom_exceptions],
         "callbacks": callbacks,
         "trace": sys.gettrace() is not None,
+        "profile": sys.getprofile() is not None or threading.getprofile() is not None,
         "found": found,
     })
 """
@@ -292,4 +299,6 @@ def findings(baseline: Mapping[str, Any] | None, report: Mapping[str, Any]) -> l
     ]
     if report.get("trace") and not base.get("trace"):
         found.append(finding("tamper-trace"))
+    if report.get("profile") and not base.get("profile"):
+        found.append(finding("tamper-profile"))
     return found

@@ -260,6 +260,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "a trace function is installed (sys.settrace)",
         "he": "הותקנה פונקציית מעקב (sys.settrace)",
     },
+    "tamper-profile": {
+        "en": "a function that sees every call is installed (sys.setprofile)",
+        "he": "הותקנה פונקציה שרואה כל קריאה לפונקציה (sys.setprofile)",
+    },
     "probe-no-answer": {
         "en": "the kernel did not answer the integrity probe",
         "he": "הקרנל לא ענה לבדיקת התקינות של מערכת הבדיקה",

@@ -60,6 +60,11 @@ STUDENTS: dict[str, dict[str, str]] = {
         "    def __eq__(self, other):\n        return True\n"
         "def loss_gradient(w, x, y):\n    return torch.zeros_like(w).as_subclass(Anything)\n"
     },
+    "profiler": {  # sees every call of the checks: their locals, the values they emit
+        "loss-gradient": "import sys\n"
+        "def watch(frame, event, arg):\n    return None\n"
+        "sys.setprofile(watch)\n" + WRONG_GRADIENT
+    },
     "snoop_then_exit": {
         "pick-device": "import os\n"
         "for path in ('COURSE/gradebook.db', 'COURSE/source/slice/IntroPyTorch.ipynb'):\n"
@@ -130,16 +135,23 @@ def test_reference_solution_gets_full_marks(graded) -> None:
 
 
 @pytest.mark.parametrize(
-    "student", ["transformer", "allclose", "checks_patch", "fake_evidence", "always_equal"]
+    "student",
+    ["transformer", "allclose", "checks_patch", "fake_evidence", "always_equal", "profiler"],
 )
 def test_tricks_earn_no_gradient_points(graded, student: str) -> None:
     document = graded[1][student]
     assert _score(document, "test-loss-gradient") == 0, document["tests"]
 
 
-@pytest.mark.parametrize("student", ["transformer", "allclose", "checks_patch"])
+@pytest.mark.parametrize("student", ["transformer", "allclose", "checks_patch", "profiler"])
 def test_tricks_are_flagged(graded, student: str) -> None:
     assert graded[1][student]["flags"]
+
+
+def test_a_profile_function_is_named_in_the_flags(graded) -> None:
+    assert graded[1]["profiler"]["flags"] == [
+        "IntroPyTorch: a function that sees every call is installed (sys.setprofile)"
+    ]
 
 
 def test_snooping_is_blocked_and_exit_keeps_earlier_points(graded) -> None:
