@@ -26,6 +26,8 @@ UI: dict[str, dict[str, str]] = {
         "your last attempt.",
         "previous_attempts": "Your previous attempts",
         "error": "Something went wrong",
+        "not_a_number": "Question {n}: {value} is not a number. Nothing was sent: correct it and "
+        "submit again.",
         "unanswered": "not answered",
         "back": "Back to the quiz",
     },
@@ -49,6 +51,8 @@ UI: dict[str, dict[str, str]] = {
         "feedback_deferred": "התשובות שלכם נשמרו. המשוב על כל שאלה יוצג אחרי הניסיון האחרון.",
         "previous_attempts": "הניסיונות הקודמים שלכם",
         "error": "משהו השתבש",
+        "not_a_number": "שאלה {n}: \u2068{value}\u2069 אינו מספר. התשובות לא נשלחו: תקנו ושלחו "
+        "שוב.",
         "unanswered": "לא נענתה",
         "back": "חזרה לשאלון",
     },

@@ -92,11 +92,18 @@ def normalize_answers(quiz: Quiz, raw: Any) -> dict[str, Answer]:
     return out
 
 
+#: What a typed number may hold that ``float`` does not read: a decimal comma, the minus sign
+#: (U+2212, as the quiz texts write it) and the direction marks a right-to-left keyboard adds.
+_TYPED = {ord(","): ".", ord("\u2212"): "-"} | dict.fromkeys(
+    map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069")
+)
+
+
 def _number(q: Question, value: Any) -> float:
     if isinstance(value, bool):
         raise AnswerError(q.id, "expects a number")
-    if isinstance(value, str):
-        value = value.strip().replace(",", ".")
+    if isinstance(value, str):  # as typed: a decimal comma, a typographic minus, bidi marks
+        value = value.translate(_TYPED).strip()
         if len(value) > MAX_ANSWER_LENGTH:
             raise AnswerError(q.id, "number too long")
     try:

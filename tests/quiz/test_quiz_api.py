@@ -131,7 +131,7 @@ def test_form_fallback_scores_like_the_api(client, token, bank):
     )
     assert r.status_code == 201, r.text
     assert 'dir="rtl"' in r.text
-    assert 'id="score">4.0 / 19.0<' in r.text  # q01 (2 points) + q03 (1) + q06 (1)
+    assert 'id="score" dir="ltr">4.0 / 19.0<' in r.text  # q01 (2 points) + q03 (1) + q06 (1)
 
 
 def test_concurrent_submissions_all_land_without_duplicates(served, store, token, bank):

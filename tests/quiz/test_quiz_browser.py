@@ -25,20 +25,31 @@ def test_hebrew_pre_quiz_end_to_end(live, token, bank):
         assert page.evaluate("getComputedStyle(document.body).direction") == "rtl"
         legend = page.locator("#q-q01 legend")
         assert page.evaluate("e => getComputedStyle(e).direction", legend.element_handle()) == "rtl"
-        # answer: every question right except q02 (a wrong option), q03 left empty
+        # a number that cannot be read is named, in Hebrew, and nothing is sent: the one
+        # attempt of the pre-quiz is not spent on a typing slip
+        page.fill("#in-q04", "0.6.")
+        page.click("#submit")
+        page.wait_for_selector("#error:not([hidden])")
+        said = page.inner_text("#error")
+        assert said.startswith("שאלה 4:") and "0.6." in said and "לא נשלחו" in said, said
+        assert page.get_attribute("#in-q04", "aria-invalid") == "true"
+        assert live["store"].attempts("frameworks-pre", "browser-student") == []
+        # answer: every question right except q02 (a wrong option); q03, -6, typed with the
+        # minus sign the quiz texts use and a right-to-left keyboard's direction mark
         for q in quiz.questions:
-            if q.id == "q03":
-                continue
             if q.type == "numeric":
-                page.fill(f"#in-{q.id}", f"{q.answer:g}")
+                page.fill(f"#in-{q.id}", "\u200f\u22126" if q.id == "q03" else f"{q.answer:g}")
                 continue
             chosen = q.correct_ids if q.id != "q02" else ("a",)
             for oid in chosen:
                 page.check(f'#q-{q.id} input[value="{oid}"]')
         page.click("#submit")
         result = page.wait_for_selector("#result-1 .score")
-        expected = quiz.max_score - 2  # q02 and q03 are worth 1 point each
-        assert result.inner_text() == f"{expected:g} / {quiz.max_score:g}"
+        expected = quiz.max_score - 1  # q02 is worth 1 point
+        score = f"{expected:g} / {quiz.max_score:g}"
+        assert result.inner_text() == score
+        first, last = page.evaluate(_SPAN_X, ["#result-1 .score", score])
+        assert first < last, f"the score {score!r} reads right to left"
         wrong = page.locator('#result-1 li.q-result.wrong[data-question="q02"]')
         assert wrong.count() == 1
         assert "לא:" in wrong.inner_text()  # the Hebrew per-option feedback is shown
@@ -47,7 +58,7 @@ def test_hebrew_pre_quiz_end_to_end(live, token, bank):
         page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
     stored = live["store"].attempts("frameworks-pre", "browser-student")
-    assert [(a.number, a.lang, a.score) for a in stored] == [(1, "he", quiz.max_score - 2)]
+    assert [(a.number, a.lang, a.score) for a in stored] == [(1, "he", quiz.max_score - 1)]
 
 
 @needs_chromium

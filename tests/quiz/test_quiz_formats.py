@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,34 @@ def test_ai4b_rejects_malformed_files(tmp_path):
     bad.write_text('[{"quizzes": [{"id": 1, "quiz": [{"answerOptions": []}]}]}]')
     with pytest.raises(ai4b.Ai4bError, match="quiz 1 question 1 is malformed"):
         ai4b.import_files([bad])
+
+
+def test_ai4b_reads_is_correct_written_as_text(tmp_path):
+    """Some translations write ``"isCorrect": "false"``: a string, true to ``bool``. It is
+    read as written, and anything but true or false is refused, naming the option."""
+    quiz = {
+        "id": 1,
+        "title": "t",
+        "quiz": [
+            {
+                "questionText": "q",
+                "answerOptions": [
+                    {"answerText": "right", "isCorrect": "true"},
+                    {"answerText": "wrong", "isCorrect": "false"},
+                    {"answerText": "also wrong", "isCorrect": "False"},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "es" / "lesson-1.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps([{"quizzes": [quiz]}]), encoding="utf-8")
+    (question,) = ai4b.import_files([path]).quizzes[0]["questions"]
+    assert [o["correct"] for o in question["options"]] == [True, False, False]
+    quiz["quiz"][0]["answerOptions"][1]["isCorrect"] = "maybe"
+    path.write_text(json.dumps([{"quizzes": [quiz]}]), encoding="utf-8")
+    with pytest.raises(ai4b.Ai4bError, match="question 1 option 2: isCorrect is neither"):
+        ai4b.import_files([path])
 
 
 SAMPLE = r"""// A sample in Moodle's GIFT

@@ -100,3 +100,12 @@ def test_bank_policies(bank):
     pre, post = bank["frameworks-pre"].policy, bank["frameworks-post"].policy
     assert (pre.max_attempts, pre.feedback) == (1, "immediate")
     assert (post.max_attempts, post.feedback) == (2, "deferred")
+
+
+@pytest.mark.parametrize(
+    "typed", ["-6", " -6 ", "\u22126", "\u200f\u22126", "\u2066-6\u2069", "-6,0"]
+)
+def test_a_number_is_read_as_students_type_it(typed):
+    """The quiz texts write minus as U+2212, a Hebrew keyboard adds direction marks, and a
+    decimal comma is common: each reads as the number."""
+    assert normalize_answers(QUIZ, {"n": typed})["n"] == -6.0

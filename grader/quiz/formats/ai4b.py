@@ -71,7 +71,19 @@ def _read(path: Path) -> list[dict[str, Any]]:
                     )
                 ):
                     raise Ai4bError(f"{path}: quiz {quiz['id']} question {n} is malformed")
+                for m, option in enumerate(opts, 1):
+                    truth = _TRUTH.get(str(option.get("isCorrect", False)).lower())
+                    if truth is None:
+                        raise Ai4bError(
+                            f"{path}: quiz {quiz['id']} question {n} option {m}: isCorrect "
+                            "is neither true nor false"
+                        )
+                    option["isCorrect"] = truth
     return data
+
+
+#: ``isCorrect`` as the locales write it: a JSON boolean, or (some translations) a string.
+_TRUTH = {"true": True, "false": False}
 
 
 def import_files(paths: Iterable[Path]) -> ImportResult:

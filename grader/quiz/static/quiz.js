@@ -15,14 +15,38 @@
     return e;
   }
   function fmt(x) { return String(Math.round(x * 100) / 100); }
+  // "17 / 19" in a right-to-left page reads "19 / 17" unless it is a left-to-right isolate
+  function ltr(e) { e.dir = "ltr"; return e; }
 
+  // A number as the server reads one (scoring._number): a decimal comma, the minus sign
+  // U+2212 and a right-to-left keyboard's direction marks are allowed.
+  const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+  function typedNumber(text) {
+    const v = text.replace(/[\u200e\u200f\u2066-\u2069]/g, "").replace(",", ".")
+      .replace("\u2212", "-").trim();
+    return NUMBER.test(v) ? v : null;
+  }
+
+  class NotANumber extends Error {}
+
+  // The answers to send; a NotANumber naming the question when a number cannot be read (nothing
+  // is sent then: a stored attempt would score it as unanswered).
   function collect() {
     const answers = {};
     for (const fs of form.querySelectorAll("fieldset.question")) {
       const qid = fs.id.slice(2);
       if (fs.dataset.type === "numeric") {
-        const v = fs.querySelector("input").value.trim().replace(",", ".");
-        if (v !== "") { answers[qid] = Number(v); }
+        const input = fs.querySelector("input");
+        const v = input.value.trim();
+        input.removeAttribute("aria-invalid");
+        if (v === "") { continue; }
+        if (typedNumber(v) === null) {
+          input.setAttribute("aria-invalid", "true");
+          input.focus();
+          const n = fs.querySelector(".qnum").textContent.replace(".", "");
+          throw new NotANumber(t.notANumber.replace("{n}", n).replace("{value}", v));
+        }
+        answers[qid] = v;  // as typed: the server reads it the same way
       } else {
         const chosen = Array.from(fs.querySelectorAll("input:checked")).map((i) => i.value);
         if (chosen.length) { answers[qid] = chosen; }
@@ -35,7 +59,7 @@
     const box = el("section", "result");
     box.id = "result-" + view.attempt;
     const h = el("h2", null, t.attempt + " " + view.attempt + ": ");
-    h.appendChild(el("span", "score", fmt(view.score) + " / " + fmt(view.max_score)));
+    h.appendChild(ltr(el("span", "score", fmt(view.score) + " / " + fmt(view.max_score))));
     box.appendChild(h);
     const left = el("p", "attempts", t.attemptsLeft + ": " + view.attempts_left);
     box.appendChild(left);
@@ -46,7 +70,7 @@
       for (const q of view.questions) {
         const li = el("li", "q-result " + (q.correct ? "right" : "wrong"));
         li.dataset.question = q.id;
-        li.appendChild(el("span", "q-score", fmt(q.score) + " / " + fmt(q.max_score)));
+        li.appendChild(ltr(el("span", "q-score", fmt(q.score) + " / " + fmt(q.max_score))));
         if (q.options) {
           const ul = el("ul");
           for (const o of q.options) {
@@ -62,7 +86,11 @@
           li.appendChild(ul);
         } else {
           const given = q.answer === null ? t.unanswered : q.answer;
-          li.appendChild(el("p", null, t.your + ": " + given + "; " + t.expected + ": " + q.expected));
+          const line = el("p", null, t.your + ": ");
+          line.appendChild(el("bdi", null, given));
+          line.appendChild(document.createTextNode("; " + t.expected + ": "));
+          line.appendChild(el("bdi", null, q.expected));
+          li.appendChild(line);
           li.appendChild(el("div", "opt-feedback", q.feedback));
         }
         list.appendChild(li);
@@ -81,10 +109,11 @@
     button.disabled = true;
     errorBox.hidden = true;
     try {
-      show(await send(collect()));
+      const answers = collect();
+      show(await send(answers));
       form.elements.submission.value = newKey();  // the next submission is a new attempt
     } catch (err) {
-      errorBox.textContent = t.error + ": " + err.message;
+      errorBox.textContent = err instanceof NotANumber ? err.message : t.error + ": " + err.message;
       errorBox.hidden = false;
     } finally {
       button.disabled = false;
