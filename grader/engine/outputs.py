@@ -5,7 +5,8 @@ everyone else nothing: without a bound its output would grow in the grader's mem
 cell runs, then in ``autograded/`` and in the feedback. :class:`OutputBudget` is applied to each
 output message as it arrives (see :class:`grader.engine.kernel.BoundedClient`), so nothing beyond
 the budget is ever held. The defaults follow nbgrader's ``LimitOutput`` preprocessor (1000 lines
-of text, 100 lines of traceback), with a byte bound besides, because one line can be huge.
+of text, 100 lines of traceback), with a byte bound besides, because one line can be huge; errors
+count against it too, for a cell can show any number of them.
 
 Evidence (the project's own MIME type) has a budget of its own: it is what is judged, and it is
 bounded by :data:`grader.evidence.MAX_ELEMENTS` per item anyway.
@@ -84,7 +85,7 @@ class OutputBudget:
             if reason:
                 self._note(reason, outputs)
             return
-        if kind == "error":
+        if kind == "error":  # one ends the cell; showtraceback() can send any number more
             traceback = list(output.get("traceback", []))
             if len(traceback) > self.limits.max_traceback:
                 half = self.limits.max_traceback // 2
@@ -94,6 +95,13 @@ class OutputBudget:
                     words.say(self.language, "traceback-cut", count=cut),
                     *traceback[-half:],
                 ]
+            size = _size([output.get(key) for key in ("ename", "evalue", "traceback")])
+            if self.size + size > self.limits.max_bytes:
+                self._note(
+                    words.say(self.language, "more-bytes", count=self.limits.max_bytes), outputs
+                )
+                return
+            self.size += size
             outputs.append(output)
             return
         data = dict(output.get("data", {}))

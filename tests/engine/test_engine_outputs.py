@@ -57,6 +57,22 @@ def test_long_tracebacks_keep_their_ends() -> None:
     assert len(kept) == 5
 
 
+def test_errors_count_against_the_byte_budget() -> None:
+    """A cell can show any number of errors (``showtraceback()`` in a loop) and an error of
+    any size: each counts against the cell's bytes like printed text, the rest dropped with
+    one note, so that a flood costs the grader no memory."""
+    budget = OutputBudget(OutputLimits(max_bytes=10_000))
+    frames = [f"frame {i}: " + "x" * 60 for i in range(50)]
+    flood = [new_output("error", ename="E", evalue="v", traceback=frames) for _ in range(1000)]
+    huge = new_output("error", ename="E", evalue="v" * 10**6, traceback=[])
+    outputs = _admit(budget, [], *flood, huge)
+    errors = [o for o in outputs if o["output_type"] == "error"]
+    assert 1 <= len(errors) <= 3
+    assert sum(len(str(o)) for o in outputs) < 12_000
+    notes = [o["text"] for o in outputs if o["output_type"] == "stream"]
+    assert len(notes) == 1 and "more than 10000 bytes" in notes[0]
+
+
 def test_progress_lines_and_table_report_each_student_once() -> None:
     stream = io.StringIO()
     progress = Progress(total=3, stream=stream, live=False)
