@@ -178,8 +178,7 @@ class GradingService:
         except Exception:  # each is prepared again at its first submission
             names = ", ".join(c.assignment for c in contexts)
             log.exception("%s: could not be prepared in advance", names)
-            for context in contexts:  # not the session that failed (closed when the service ends)
-                self._sessions.pop(context.assignment, None)
+            self._forget([c.assignment for c in contexts])
 
     # -- receiving --------------------------------------------------------------------------
 
@@ -266,6 +265,19 @@ class GradingService:
             self._open([self._prepare(assignment)])
         return self._sessions[assignment]
 
+    def _forget(self, assignments: list[str]) -> None:
+        """Close the sessions that served ``assignments`` (one of them failed: its zygote or
+        cluster may be gone) and forget them for every assignment they served, so that each
+        opens a session of its own at its next submission rather than fail on the broken one."""
+        failed = [self._sessions[a] for a in assignments if a in self._sessions]
+        for session in {id(s): s for s in failed}.values():
+            for name in [a for a, s in self._sessions.items() if s is session]:
+                del self._sessions[name]
+            try:
+                session.__exit__(None, None, None)
+            except Exception:  # closing is best effort; the service's exit closes it again
+                log.exception("a failed grading session did not close cleanly")
+
     def _prepare(self, assignment: str) -> GradingContext:
         return prepare(self.course, assignment, self.options, self.labels, run_references=False)
 
@@ -309,7 +321,7 @@ class GradingService:
             self.write_report(assignment)
         except Exception as error:  # the engine could not grade at all (no sandbox, ...)
             log.exception("%s: grading failed", assignment)
-            self._sessions.pop(assignment, None)
+            self._forget([assignment])
             for entry in by_student.values():
                 current = {e.name: e.state for e in ledger.in_state("grading")}
                 if entry.name in current:

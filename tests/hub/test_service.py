@@ -357,3 +357,44 @@ def test_after_a_restart_an_older_failure_does_not_replace_a_later_grade(tmp_pat
     digest = exchange.notebook_hash(secret="secret1", notebook_id="demo")
     page = (inbound.parent / "feedback" / f"{digest}.html").read_text(encoding="utf-8")
     assert "a later submission of yours was graded" in html.unescape(page)
+
+
+class _BrokenSession:
+    """A grading session whose zygote went away: every batch fails; records its closing."""
+
+    def __init__(self) -> None:
+        self.closed = 0
+
+    def grade(self, *args: object, **kwargs: object) -> None:
+        raise OSError("the zygote's socket went away")
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed += 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_a_session_that_fails_is_closed_for_every_assignment_it_served(tmp_path: Path) -> None:
+    """When a batch fails in the session the released assignments share, that session is
+    closed at once and no assignment keeps it: each opens one of its own at its next
+    submission, instead of failing on the broken one until the service restarts (or piling up
+    broken sessions, each with its zygote and cluster)."""
+    root = _course(tmp_path)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    (inbound.parent / "outbound" / "demo").mkdir(parents=True)
+    folder = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC")
+    service = GradingService(
+        _settings(root, tmp_path, exchange_root),
+        load_course(root),
+        FeedbackPolicy(),
+        options(),
+        None,
+        toy_labels,
+    )
+    broken = _BrokenSession()
+    service._sessions = {"demo": broken, "twin": broken}  # type: ignore[dict-item]
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        service.step(ledger)
+        (entry,) = ledger.in_state("failed")
+    assert entry.name == folder.name and entry.note.startswith(GRADER_ERROR)
+    assert service._sessions == {} and broken.closed == 1
