@@ -134,11 +134,17 @@ def recorded_scores(db_url: str, assignment: str, student: str) -> dict[str, dic
         }
 
 
-def due_date(db_url: str, assignment: str) -> datetime.datetime | None:
+def due_date(db_url: str, assignment: str, student: str | None = None) -> datetime.datetime | None:
     """The assignment's due date (naive, UTC, as nbgrader stores it), or None when it has none
-    or is not in the gradebook."""
+    or is not in the gradebook; for ``student``, with the extension the instructor granted
+    them (nbgrader's ``grant_extension``, once they have a submission in the gradebook)."""
     with Gradebook(db_url) as gb:
         try:
+            if student is not None:
+                try:
+                    return gb.find_submission(assignment, student).duedate
+                except MissingEntry:
+                    pass  # no submission yet: no extension either
             return gb.find_assignment(assignment).duedate
         except MissingEntry:
             return None

@@ -382,10 +382,10 @@ class GradingService:
                 )
                 return
             graded_at = time.time()
-            release_now, public = self._release_rule(assignment)
+            release_now, public = self._release_rule(assignment, entry.student)
             notices = self._late_notice(entry, assignment)
             if not release_now:
-                due = self._due(assignment)
+                due = self._due(assignment, entry.student)
                 self.tell_and_record(
                     ledger,
                     entry,
@@ -453,7 +453,7 @@ class GradingService:
         """After an assignment's due date: release held feedback, and the whole feedback in
         place of the public-only one (the latest graded submission of each student)."""
         for entry in ledger.in_state("graded", "released_public"):
-            due = self._due(entry.assignment)
+            due = self._due(entry.assignment, entry.student)
             if due is None or dt.datetime.now(dt.UTC) < due:
                 continue
             submitted = self.course.submitted_dir(entry.student, entry.assignment)
@@ -471,20 +471,21 @@ class GradingService:
 
     # -- rules ------------------------------------------------------------------------------
 
-    def _due(self, assignment: str) -> dt.datetime | None:
-        due = gb.due_date(self.course.db_url, assignment)
+    def _due(self, assignment: str, student: str) -> dt.datetime | None:
+        """The student's due date: the assignment's, with any extension granted them."""
+        due = gb.due_date(self.course.db_url, assignment, student)
         return due.replace(tzinfo=dt.UTC) if due else None
 
-    def _release_rule(self, assignment: str) -> tuple[bool, bool]:
-        """(release now?, only the public tests?) for feedback written now."""
-        due = self._due(assignment)
+    def _release_rule(self, assignment: str, student: str) -> tuple[bool, bool]:
+        """(release now?, only the public tests?) for feedback written now to ``student``."""
+        due = self._due(assignment, student)
         passed = due is not None and dt.datetime.now(dt.UTC) >= due
         if self.policy.release == "after_due" and not passed:
             return False, False
         return True, self.policy.before_due == "public" and not passed
 
     def _late_notice(self, entry: Entry, assignment: str) -> list[str]:
-        due = self._due(assignment)
+        due = self._due(assignment, entry.student)
         submitted = _parse_timestamp(entry.timestamp)
         if due is None or submitted is None or submitted <= due:
             return []

@@ -3,6 +3,7 @@ assignments, graded from the exchange's ``inbound/`` by one round of the service
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import logging
 import os
@@ -18,7 +19,7 @@ import pytest
 from grader.course import load_course
 from grader.engine.autograde import GradingSession
 from grader.hub import exchange
-from grader.hub.ledger import Ledger
+from grader.hub.ledger import Entry, Ledger
 from grader.hub.policy import FeedbackPolicy
 from grader.hub.service import GRADER_ERROR, GradingService
 from grader.hub.settings import HubSettings
@@ -398,3 +399,34 @@ def test_a_session_that_fails_is_closed_for_every_assignment_it_served(tmp_path:
         (entry,) = ledger.in_state("failed")
     assert entry.name == folder.name and entry.note.startswith(GRADER_ERROR)
     assert service._sessions == {} and broken.closed == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_an_extension_moves_the_students_own_due_date(tmp_path: Path) -> None:
+    """nbgrader's extensions (``grant_extension``) move one student's due date: until it
+    passes, that student gets the public feedback and is not late, while the class's due date
+    has passed for everyone else."""
+    from nbgrader.api import Gradebook
+
+    root = _course(tmp_path)
+    course = load_course(root)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.update_or_create_assignment("demo", duedate=now - dt.timedelta(hours=1))
+        for student in (STUDENT, "other"):
+            gradebook.update_or_create_student(student)
+        gradebook.add_submission("demo", STUDENT)
+        gradebook.grant_extension("demo", STUDENT, hours=2)
+    service = GradingService(
+        _settings(root, tmp_path, tmp_path / "exchange"),
+        course,
+        FeedbackPolicy(),
+        options(),
+        None,
+        toy_labels,
+    )
+    stamp = (now - dt.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+    for student, rule, late in ((STUDENT, (True, True), False), ("other", (True, False), True)):
+        assert service._release_rule("demo", student) == rule, student
+        entry = Entry(f"{student}+demo", student, "demo", stamp, "graded", 0, 0, 0, 0, 0, "")
+        assert bool(service._late_notice(entry, "demo")) is late, student
