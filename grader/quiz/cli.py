@@ -192,7 +192,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from grader.quiz.store import Store
 
     quiz = _quiz(args)
-    with Store.open(db_url_from(db_url=args.db)) as store:
+    with Store.open(db_url_from(db_url=args.db), migrate_schema=False) as store:
         sys.stdout.write(attempts_csv(quiz, store))
     return 0
 
@@ -204,7 +204,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     bank = _bank(args)
     gradebook = args.gradebook or _course_gradebook()
-    with Store.open(db_url_from(db_url=args.db)) as store:
+    with Store.open(db_url_from(db_url=args.db), migrate_schema=False) as store:
         for report in sync(bank, store, gradebook, args.course_id):
             print(f"{report.assignment}: {report.students} student(s) synced")
     return 0

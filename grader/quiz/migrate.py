@@ -57,6 +57,13 @@ def check(engine: Engine) -> None:
     """Raise SchemaError unless the database is at the newest revision."""
     with engine.connect() as conn:
         found = current(conn)
+        tables = set(inspect(conn).get_table_names())
+    if found is None and "quiz_attempt" not in tables:
+        where = engine.url.render_as_string(hide_password=True)
+        raise SchemaError(
+            f"{where} holds no quiz database: check the database URL (--db); "
+            "`grader quiz migrate` creates one there"
+        )
     if found != head():
         raise SchemaError(
             f"the quiz database is at revision {found or 'none'}, this server needs {head()}: "

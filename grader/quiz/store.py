@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -170,6 +171,18 @@ def _closed_by_server(dbapi_connection: Any) -> bool:
     return bool(pgconn.status != psycopg.pq.ConnStatus.OK)
 
 
+def _exists(url: str) -> None:
+    """Raise SchemaError for an SQLite file that does not exist: opening it would create an
+    empty one (a mistyped path would look like a quiz with no attempts)."""
+    parsed = make_url(url)
+    path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if path not in (None, "", ":memory:") and not Path(str(path)).exists():
+        raise migrate.SchemaError(
+            f"no quiz database at {path}: check the database URL (--db); "
+            "`grader quiz migrate` creates one there"
+        )
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions."""
     if not url.startswith("sqlite"):
@@ -236,6 +249,8 @@ class Store:
         With ``migrate_schema`` the schema is created or upgraded first (Alembic); without, it
         must already be current (SchemaError otherwise): several server processes leave the
         migration to the one command that starts them."""
+        if not migrate_schema:
+            _exists(url)
         engine = make_engine(url)
         try:
             with _available("opening"):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -115,3 +116,17 @@ def test_migrate_reports_the_revision_and_an_unreachable_database_clearly(tmp_pa
     assert main(["quiz", "migrate", "--db", closed]) == 2
     err = capsys.readouterr().err
     assert "the database is unavailable" in err and "hunter2" not in err
+
+
+def test_reading_commands_refuse_a_database_that_is_not_there(tmp_path, capsys):
+    """A mistyped --db must not look like a quiz nobody took: export and sync say there is no
+    quiz database there (and create no empty file), as does an empty database."""
+    missing = tmp_path / "typo.db"
+    for command in (["export", "frameworks-post"], ["sync"]):
+        assert main(["quiz", *command, "--db", f"sqlite:///{missing}"]) == 2
+        assert "no quiz database at" in capsys.readouterr().err
+    assert not missing.exists()
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    assert main(["quiz", "export", "frameworks-post", "--db", f"sqlite:///{empty}"]) == 2
+    assert "holds no quiz database" in capsys.readouterr().err
