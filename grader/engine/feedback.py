@@ -3,9 +3,10 @@
 From the autograded notebook and its ``results.json``: every test cell shows only its public
 part (hidden regions between nbgrader's ``BEGIN HIDDEN TESTS``/``END HIDDEN TESTS`` markers are
 cut) and, instead of its outputs (which could echo hidden inputs), the verdict and, when it
-failed, its message. Lines of hidden tests that student code might have captured and printed
-elsewhere are masked in every output. Student HTML and script outputs are dropped and student
-markdown is escaped; a summary table heads the page.
+failed, its message. The other cells' outputs are withheld once a test with a hidden part has
+run (student code could read the test's source then, and print it in any encoding); before,
+lines of hidden tests are masked in every output. Student HTML and script outputs are dropped
+and student markdown is escaped; a summary table heads the page.
 Written to ``feedback/<student>/<assignment>/<notebook>.html`` (nbgrader's layout).
 """
 
@@ -58,6 +59,8 @@ WORDS = {
         "score; the results and messages of tests with hidden parts follow after the due date.",
         "not gradable": "This submission could not be graded automatically; "
         "the instructor will look at it.",
+        "withheld": "(This cell's output is not shown here: it ran after a test with a hidden "
+        "part, and could repeat it. Your notebook has it.)",
     },
     "he": {
         "score": "ציון",
@@ -74,6 +77,8 @@ WORDS = {
         "held note": "עד מועד ההגשה מוצגות כאן תוצאות הבדיקות הגלויות והציון; תוצאות הבדיקות "
         "שיש בהן חלק נסתר, והודעותיהן, יוצגו אחרי מועד ההגשה.",
         "not gradable": "לא ניתן היה לבדוק את ההגשה הזו אוטומטית; המרצה יעבור עליה.",
+        "withheld": "(הפלט של התא הזה אינו מוצג כאן: התא רץ אחרי בדיקה שיש בה חלק נסתר, והפלט "
+        "עלול לחשוף אותה. הפלט נמצא במחברת שלכם.)",
     },
 }
 #: Code and outputs stay left to right on a right-to-left page.
@@ -183,6 +188,7 @@ def feedback_notebook(
     secrets.sort(key=len, reverse=True)
     tests = {t["name"]: t for t in document.get("tests", [])}
     held: set[str] = set()
+    after_hidden = False  # a hidden test has run: later cells' code could have read it
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "markdown" and not meta.get("locked"):
@@ -193,6 +199,7 @@ def feedback_notebook(
         if meta.get("grade") and not meta.get("solution"):
             public, hidden = split_hidden(cell.source)
             cell.source = public + (f"\n# {words['hidden']}" if hidden else "")
+            after_hidden = after_hidden or bool(hidden)
             test = tests.get(f"{notebook_name}/{meta.get('grade_id')}")
             if test is None:
                 cell.outputs = []
@@ -207,6 +214,11 @@ def feedback_notebook(
             if test["status"] != "passed" and test.get("output"):
                 text += _mask(test["output"], secrets) + "\n"
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        elif after_hidden and cell.get("outputs"):
+            # the hidden test's source is within the kernel's reach once it has run (IPython
+            # keeps every cell's source for tracebacks): printed in any encoding, masking
+            # would not find it
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=words["withheld"])]
         else:
             cell.outputs = _scrub_outputs(cell.get("outputs", []), secrets)
     summary = _summary_cell(

@@ -151,11 +151,32 @@ def test_rerun_grades_only_what_is_missing_after_kill(course: Path) -> None:
 
 
 def test_feedback_shows_messages_but_no_hidden_tests(course: Path) -> None:
-    submit(course, "wrong", answers={"answer_double": "def double(x):\n    return x + 1\n"})
+    """No hidden test reaches the feedback: not its source, not its outputs, not in a later
+    cell that read it (IPython keeps every cell's source within the kernel's reach) and
+    printed it encoded, where masking cannot find it; what ran before shows."""
+
+    def add_cells(nb: nbformat.NotebookNode) -> None:
+        nb.cells.insert(2, nbformat.v4.new_code_cell("print('EARLY', 6 * 7)"))
+        nb.cells.append(
+            nbformat.v4.new_code_cell(
+                "import base64\nprint('LEAK', base64.b64encode('\\n'.join(In).encode()))"
+            )
+        )
+
+    submit(
+        course,
+        "wrong",
+        answers={"answer_double": "def double(x):\n    return x + 1\n"},
+        edit=add_cells,
+    )
     _grade(course)
+    executed = (course / "autograded/wrong/demo/demo.ipynb").read_text()
+    assert "LEAK b'" in executed  # the cell ran and printed the tests, encoded
     paths = write_feedback(load_course(course), "demo")
     assert [p.relative_to(course).as_posix() for p in paths] == ["feedback/wrong/demo/demo.html"]
     page = html.unescape(re.sub(r"<[^>]+>", "", paths[0].read_text()))
+    assert "EARLY 42" in page and "LEAK b'" not in page
+    assert "it ran after a test with a hidden part" in page
     assert "linspace" not in page  # the hidden test's inputs
     assert "BEGIN HIDDEN TESTS" not in page
     assert "application/vnd.frameworks-grader.evidence+json" not in page
