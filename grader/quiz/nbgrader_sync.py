@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Grade, Gradebook, MissingEntry
 
 from grader.quiz.bank import Quiz
 from grader.quiz.notebook import assignment_name
@@ -56,11 +56,26 @@ def sync(
                     gb.add_submission(name, student)
                 gb.update_or_create_submission(name, student, timestamp=attempt.submitted_at)
                 for q in quiz.questions:
-                    grade = gb.find_grade(f"test_{q.id}", name, name, student)
+                    grade = _grade(gb, f"test_{q.id}", name, student)
                     grade.auto_score = float(attempt.scores.get(q.id, 0.0))
                 gb.db.commit()
             reports.append(SyncReport(name, len(counted)))
     return reports
+
+
+def _grade(gb: Gradebook, cell: str, name: str, student: str) -> Grade:
+    """The student's grade of a question; created when the question joined the bank after
+    the student's submission was recorded (nbgrader makes a submission's grades only when it
+    is added)."""
+    try:
+        return gb.find_grade(cell, name, name, student)
+    except MissingEntry:
+        grade = Grade(
+            cell_id=gb.find_grade_cell(cell, name, name).id,
+            notebook=gb.find_submission_notebook(name, name, student),
+        )
+        gb.db.add(grade)
+        return grade
 
 
 def roster(gradebook_url: str, course_id: str = "frameworks") -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -45,3 +46,18 @@ def test_sync_writes_counted_attempts_and_resyncs(
     with Gradebook(url, course_id="frameworks") as gb:
         assert gb.find_submission("quiz-pre", "cy").score == 1.0
         assert len(gb.find_assignment("quiz-pre").submissions) == 3  # no duplicates
+
+
+def test_a_question_added_to_the_bank_syncs_for_earlier_students(bank, store, tmp_path, venv_path):
+    """nbgrader makes a submission's grades only when the submission is added: a question that
+    joined the bank after a student was synced gets its grade made, and the sync goes on."""
+    pre = bank["frameworks-pre"]
+    submit(store, pre, "ada", correct_answers(pre), "en")
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    shorter = dataclasses.replace(pre, questions=pre.questions[:-1])
+    sync({pre.id: shorter}, store, url, "frameworks")
+    sync({pre.id: pre}, store, url, "frameworks")
+    last = pre.questions[-1]
+    with Gradebook(url, course_id="frameworks") as gb:
+        assert gb.find_grade(f"test_{last.id}", "quiz-pre", "quiz-pre", "ada").score == last.points
+        assert gb.find_submission("quiz-pre", "ada").score == pytest.approx(pre.max_score)
