@@ -417,7 +417,13 @@ class GradingService:
             )
         except Exception as error:  # this submission's feedback; the others go on
             log.exception("%s: feedback failed", entry.name)
-            ledger.set_state(entry.name, "failed", f"feedback failed: {error}")
+            self.tell_and_record(
+                ledger,
+                entry,
+                "failed",
+                f"feedback failed: {error}",
+                says={"reason": self._reason(assignment, "grader-error")},
+            )
         finally:
             give_to(
                 self.settings.instructor,
@@ -458,13 +464,16 @@ class GradingService:
                 continue
             submitted = self.course.submitted_dir(entry.student, entry.assignment)
             if _read(submitted / exchange.TIMESTAMP) != entry.timestamp:
-                ledger.set_state(entry.name, "superseded", "a later submission was graded")
+                self.tell_and_record(ledger, entry, "superseded", "a later submission was graded")
                 continue
             try:
                 self._publish(entry, False, self._late_notice(entry, entry.assignment))
             except Exception as error:
                 log.exception("%s: release after the due date failed", entry.name)
-                ledger.set_state(entry.name, "failed", f"release failed: {error}")
+                reason = self._reason(entry.assignment, "grader-error")
+                self.tell_and_record(
+                    ledger, entry, "failed", f"release failed: {error}", says={"reason": reason}
+                )
                 continue
             ledger.set_state(entry.name, "released", "", released_at=time.time())
             log.info("%s: whole feedback released after the due date", entry.name)

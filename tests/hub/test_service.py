@@ -430,3 +430,43 @@ def test_an_extension_moves_the_students_own_due_date(tmp_path: Path) -> None:
         assert service._release_rule("demo", student) == rule, student
         entry = Entry(f"{student}+demo", student, "demo", stamp, "graded", 0, 0, 0, 0, 0, "")
         assert bool(service._late_notice(entry, "demo")) is late, student
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
+def test_at_the_due_date_a_submission_graded_over_is_told_so(tmp_path: Path) -> None:
+    """At the due date the held feedback of each student's latest graded submission is
+    released; one that a later submission replaced in the course is superseded, and its page
+    says so before the ledger does (it said "held" until then)."""
+    from nbgrader.api import Gradebook
+
+    root = _course(tmp_path)
+    course = load_course(root)
+    exchange_root = tmp_path / "exchange"
+    inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
+    folder = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
+    submitted = course.submitted_dir(STUDENT, "demo")
+    submitted.mkdir(parents=True)
+    (submitted / exchange.TIMESTAMP).write_text("2026-12-05 10:00:09.000000 UTC")  # a later one
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.update_or_create_assignment("demo", duedate=now - dt.timedelta(hours=1))
+    service = GradingService(
+        _settings(root, tmp_path, exchange_root), course, FeedbackPolicy(), options(), None
+    )
+    told = []
+    with Ledger(tmp_path / "ledger.sqlite") as ledger:
+        ledger.add(folder.name, STUDENT, "demo", "2026-12-05 10:00:01.000000 UTC")
+        ledger.set_state(folder.name, "graded", "released after the due date")
+        record = ledger.set_state
+
+        def spy(name: str, state: str, note: str = "", **values: float | None) -> None:
+            digest = exchange.notebook_hash(secret="secret1", notebook_id="demo")
+            page = inbound.parent / "feedback" / f"{digest}.html"
+            told.append(
+                (state, page.exists() and "a later submission" in html.unescape(page.read_text()))
+            )
+            record(name, state, note, **values)
+
+        ledger.set_state = spy  # type: ignore[method-assign]
+        service.release_due(ledger)
+    assert told == [("superseded", True)], told
