@@ -82,7 +82,8 @@ def nonlinearity_residual(probes: np.ndarray, scores_by_shrink: Sequence[np.ndar
 
 
 def is_label_output(scores: np.ndarray) -> bool:
-    """Whether outputs are one integer label per sample: nothing to fit, so not judged."""
+    """Whether outputs are one integer label per sample: nothing to fit (and nothing to tell a
+    linear model's labels from a non-linear one's)."""
     scores = np.asarray(scores)
     return scores.ndim == 1 and np.issubdtype(scores.dtype, np.integer)
 

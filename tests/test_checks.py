@@ -372,7 +372,9 @@ def test_a_network_without_a_nonlinearity_is_told_it_is_linear() -> None:
         torch.manual_seed(0)
         real = torch.nn.Sequential(torch.nn.Linear(4, 16), activation, torch.nn.Linear(16, 3))
         checks.check_nonlinear("multi", real, 4)
-    checks.check_nonlinear("multi", lambda x: np.zeros(len(x), dtype=np.int64), 4)  # labels
+    linear_labels = lambda x: stacked(torch.as_tensor(x)).argmax(1).numpy()  # noqa: E731
+    with pytest.raises(CheckFailed, match="returns class labels, not class scores"):
+        checks.check_nonlinear("multi", linear_labels, 4)
 
 
 def test_a_keras_network_is_judged_by_what_it_computes() -> None:

@@ -214,6 +214,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "tanh(x W2 + b2)) W3 + b3): בדקו בכל שכבה את הגודל ואת האקטיבציה (ענף ReLU וענף "
         "tanh, softmax ביציאה)",
     },
+    "labels-not-scores": {
+        "en": "{check}: the model returns class labels, not class scores: whether a network is "
+        "linear shows only in its scores; return the model, or a function that returns the scores",
+        "he": "{check}: המודל מחזיר תוויות של מחלקות ולא ציוני מחלקות: אם רשת ליניארית או לא "
+        "אפשר לראות רק בציונים שלה; החזירו את המודל, או פונקציה שמחזירה את הציונים",
+    },
     "linear-network": {
         "en": "{check}: the network's outputs are a linear function of its inputs (relative "
         "residual {residual:.1e}): stacked linear layers with nothing in between are one linear "

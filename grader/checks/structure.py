@@ -39,8 +39,9 @@ def check_nonlinear(check: str, model: Any, num_features: int, *, scale: float =
     """Check that ``model`` is not an affine function of its inputs (it has a non-linearity).
 
     Emits the probes and the model's outputs on them at each scale of
-    :data:`grader.measures.PROBE_SHRINKS`; the engine fits them itself. A plain ``predict``
-    function that returns one integer label per sample cannot be judged and passes.
+    :data:`grader.measures.PROBE_SHRINKS`; the engine fits them itself. A ``predict`` function
+    that returns one integer label per sample fails: labels show nothing of linearity (the
+    argmax of a linear model is a labels function too), and the exercises ask for scores.
     """
     probes = nonlinear_probes(num_features, scale)
     scores = [scores_of(model, probes / shrink) for shrink in measures.PROBE_SHRINKS]
@@ -50,8 +51,7 @@ def check_nonlinear(check: str, model: Any, num_features: int, *, scale: float =
         {"probes": probes, "scores": scores},
         expect={"tolerance": measures.AFFINE_TOLERANCE},
     )
-    if measures.is_label_output(scores[0]):
-        return
+    require(not measures.is_label_output(scores[0]), say("labels-not-scores", check=check))
     residual = measures.nonlinearity_residual(probes, scores)
     require(
         residual > measures.AFFINE_TOLERANCE,

@@ -296,8 +296,8 @@ def judge_nonlinear(student: Evidence, reference: Evidence, language: str = "en"
     """The model's outputs on the reference's probes must not be an affine function of them.
 
     The residual of the best affine fit is computed here from the raw outputs, at the first
-    probe scale that leaves usable outputs; one integer label per sample cannot be fitted and
-    passes (a labels-only predict function).
+    probe scale that leaves usable outputs; one integer label per sample shows nothing of
+    linearity and fails (the exercises ask for scores).
     """
     probes = _test_probes(student.values.get("probes"), reference.values.get("probes"), language)
     if isinstance(probes, str):
@@ -314,7 +314,7 @@ def judge_nonlinear(student: Evidence, reference: Evidence, language: str = "en"
             return [say(language, "outputs-count", count=count, total=len(probes))]
     arrays = [a for a in checked if isinstance(a, np.ndarray)]
     if measures.is_label_output(arrays[0]):
-        return []
+        return [say(language, "labels-not-scores")]
     tolerance = float(reference.expect.get("tolerance", measures.AFFINE_TOLERANCE))
     residual = measures.nonlinearity_residual(probes, arrays)
     if residual > tolerance:

@@ -183,6 +183,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{count} outputs for {total} probe inputs",
         "he": "{count} פלטים עבור {total} קלטי בדיקה",
     },
+    "labels-not-scores": {
+        "en": "the model returns class labels, not class scores: whether a network is linear "
+        "shows only in its scores; return the model, or a function that returns the scores",
+        "he": "המודל מחזיר תוויות של מחלקות ולא ציוני מחלקות: אם רשת ליניארית או לא אפשר לראות "
+        "רק בציונים שלה; החזירו את המודל, או פונקציה שמחזירה את הציונים",
+    },
     "linear": {
         "en": "the network's outputs are a linear function of its inputs (relative residual "
         "{residual:.1e}); put a non-linearity such as ReLU after each hidden layer",

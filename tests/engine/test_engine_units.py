@@ -514,9 +514,10 @@ def test_nonlinearity_is_judged_from_the_models_raw_outputs() -> None:
     assert judge.judge_nonlinear(_ev({"probes": probes, "scores": relu}), ref) == []
     problems = judge.judge_nonlinear(_ev({"probes": probes, "scores": linear}), ref)
     assert "linear function of its inputs" in problems[0]
-    # one label per sample cannot be fitted: not judged
-    labels = [np.zeros(len(probes), dtype=np.int64)] * len(measures.PROBE_SHRINKS)
-    assert judge.judge_nonlinear(_ev({"probes": probes, "scores": labels}), ref) == []
+    # one label per sample shows nothing of linearity (a linear model's argmax): it fails
+    labels = [s.argmax(axis=1) for s in linear]
+    (problem,) = judge.judge_nonlinear(_ev({"probes": probes, "scores": labels}), ref)
+    assert "class labels, not class scores" in problem
     # linear outputs on easier inputs of the kernel's own choosing are no evidence
     assert (
         "not the test's"
