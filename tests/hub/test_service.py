@@ -23,7 +23,7 @@ from grader.hub.ledger import Entry, Ledger
 from grader.hub.policy import FeedbackPolicy
 from grader.hub.service import GRADER_ERROR, GradingService
 from grader.hub.settings import HubSettings
-from tests.support.engine import FIXTURES, generate, options, submit, toy_labels
+from tests.support.engine import FIXTURES, generate, options, shared_once, submit, toy_labels
 
 #: A student the machine has (the service checks that a submission's folder is its student's).
 STUDENT = "nobody"
@@ -31,7 +31,7 @@ ASSIGNMENTS = ("demo", "twin")
 STATES = ("received", "grading", "graded", "released", "released_public", "failed", "deferred")
 
 
-def _course(folder: Path) -> Path:
+def _build_course(folder: Path) -> None:
     """The engine's demo course with a second assignment, ``twin``: a copy of ``demo``."""
     root = folder / "course"
     shutil.copytree(FIXTURES / "course", root)
@@ -41,7 +41,16 @@ def _course(folder: Path) -> Path:
     shutil.copy(root / "source" / "demo" / "data.txt", twin / "data.txt")
     for assignment in ASSIGNMENTS:
         generate(root, assignment)
-    return root
+
+
+@pytest.fixture
+def root(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A test's own copy of the course, generated once per test run (each test changes its
+    copy: the gradebook, the notebooks' language, what was submitted)."""
+    built = shared_once(tmp_path_factory, "hub-service-course", _build_course) / "course"
+    copy = tmp_path / "course"
+    shutil.copytree(built, copy)
+    return copy
 
 
 def _hand_in(root: Path, inbound: Path, assignment: str, timestamp: str, secret: str = "") -> Path:
@@ -76,12 +85,11 @@ def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def test_the_released_assignments_share_one_session_and_are_graded(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, root: Path
 ) -> None:
     """Every assignment released when the service starts is prepared in one grading session
     (one zygote for all, their references run at start), and one round grades a submission
     of each through it and releases its feedback."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     course_folder = exchange.course_folder(exchange_root, "demo")
     for assignment in ASSIGNMENTS:
@@ -108,11 +116,10 @@ def test_the_released_assignments_share_one_session_and_are_graded(
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Path
 ) -> None:
     """When the session opened at start fails to get ready, the assignments are not left
     with it: each gets a session of its own when a submission asks."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     outbound = exchange.course_folder(exchange_root, "demo") / "outbound"
     (outbound / "demo").mkdir(parents=True)
@@ -135,11 +142,10 @@ def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path) -> None:
+def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path, root: Path) -> None:
     """A state that the student is told of (refused, superseded, deferred) is recorded once the
     page that tells them is in the exchange: whoever reads the ledger (``grader hub-status``,
     the classroom's tests) finds the student's page there already."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)
@@ -185,10 +191,9 @@ def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path) -> None:
+def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path, root: Path) -> None:
     """A submission of a Hebrew assignment that cannot be graded: its student reads the notice
     and its reason in Hebrew, right to left; the instructor's ledger keeps English."""
-    root = _course(tmp_path)
     source = root / "source" / "demo" / "demo.ipynb"
     nb = nbformat.read(source, as_version=4)
     nb.metadata["grader"] = {"language": "he"}
@@ -214,12 +219,13 @@ def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_links_devices_and_pipes_are_refused_and_nothing_is_copied(tmp_path: Path) -> None:
+def test_links_devices_and_pipes_are_refused_and_nothing_is_copied(
+    tmp_path: Path, root: Path
+) -> None:
     """The service copies submissions as root from folders their students own: a link would
     bring what it points to (the instructor's solutions, a file only root may read) into the
     student's sandbox and feedback, a pipe would never end. Each is refused, named, and
     nothing of the submission is copied; a submission of plain files is copied whole."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)
@@ -278,14 +284,13 @@ def test_links_devices_and_pipes_are_refused_and_nothing_is_copied(tmp_path: Pat
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def test_what_cannot_be_trusted_is_refused_whatever_the_ledger_says(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, root: Path
 ) -> None:
     """A submission recorded as received whose refusal was never recorded (the service stopped
     in between) is refused when it is about to be collected; one for an assignment not yet
     released is refused (the engine would put the instructor's notebook back into its
     feedback); a secret that cannot be read leaves the student untold but the refusal
     recorded, and the round goes on. None of them reaches the engine."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)  # twin is not released
@@ -323,11 +328,12 @@ def test_what_cannot_be_trusted_is_refused_whatever_the_ledger_says(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_after_a_restart_an_older_failure_does_not_replace_a_later_grade(tmp_path: Path) -> None:
+def test_after_a_restart_an_older_failure_does_not_replace_a_later_grade(
+    tmp_path: Path, root: Path
+) -> None:
     """At its start the service grades again what failed because of the grader, unless a later
     submission of the same student has been graded since: graded again, the older would take
     its place in the course and the gradebook. That one is superseded, and its student told."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     older = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
@@ -374,12 +380,13 @@ class _BrokenSession:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_a_session_that_fails_is_closed_for_every_assignment_it_served(tmp_path: Path) -> None:
+def test_a_session_that_fails_is_closed_for_every_assignment_it_served(
+    tmp_path: Path, root: Path
+) -> None:
     """When a batch fails in the session the released assignments share, that session is
     closed at once and no assignment keeps it: each opens one of its own at its next
     submission, instead of failing on the broken one until the service restarts (or piling up
     broken sessions, each with its zygote and cluster)."""
-    root = _course(tmp_path)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)
@@ -402,13 +409,12 @@ def test_a_session_that_fails_is_closed_for_every_assignment_it_served(tmp_path:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_an_extension_moves_the_students_own_due_date(tmp_path: Path) -> None:
+def test_an_extension_moves_the_students_own_due_date(tmp_path: Path, root: Path) -> None:
     """nbgrader's extensions (``grant_extension``) move one student's due date: until it
     passes, that student gets the public feedback and is not late, while the class's due date
     has passed for everyone else."""
     from nbgrader.api import Gradebook
 
-    root = _course(tmp_path)
     course = load_course(root)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with Gradebook(course.db_url) as gradebook:
@@ -433,13 +439,12 @@ def test_an_extension_moves_the_students_own_due_date(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
-def test_at_the_due_date_a_submission_graded_over_is_told_so(tmp_path: Path) -> None:
+def test_at_the_due_date_a_submission_graded_over_is_told_so(tmp_path: Path, root: Path) -> None:
     """At the due date the held feedback of each student's latest graded submission is
     released; one that a later submission replaced in the course is superseded, and its page
     says so before the ledger does (it said "held" until then)."""
     from nbgrader.api import Gradebook
 
-    root = _course(tmp_path)
     course = load_course(root)
     exchange_root = tmp_path / "exchange"
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
