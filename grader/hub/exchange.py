@@ -74,6 +74,12 @@ class Submission:
     timestamp: str
     folder: Path
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> Submission | None:
+        """The submission nbgrader's folder name describes, or None for another name."""
+        parts = folder.name.split("+")
+        return cls(parts[0], parts[1], parts[2], folder) if len(parts) >= 3 else None
+
     @property
     def name(self) -> str:
         """nbgrader's folder name (``student+assignment+timestamp+random``): its identity."""
@@ -93,10 +99,9 @@ def submissions(exchange: Path, course_id: str) -> list[Submission]:
         return []
     found = []
     for folder in inbound.iterdir():
-        parts = folder.name.split("+")
-        if len(parts) < 3 or not folder.is_dir() or not (folder / SECRET).is_file():
-            continue
-        found.append(Submission(parts[0], parts[1], parts[2], folder))
+        item = Submission.in_folder(folder)
+        if item is not None and folder.is_dir() and (folder / SECRET).is_file():
+            found.append(item)
     return sorted(found, key=lambda s: (s.timestamp, s.name))
 
 

@@ -189,12 +189,19 @@ class GradingService:
                 continue
             log.info("received %s", item.name)
             refused = self.refusal(item)
-            if refused:
-                key, values = refused
-                problem = NOTICES["en"][f"reason-{key}"].format(**values)
-                log.error("%s: refused: %s", item.name, problem)
-                reason = self._reason(item.assignment, key, **values)
-                self.tell_and_record(ledger, item, "failed", problem, says={"reason": reason})
+            if refused is not None:
+                self._refuse(ledger, item, refused)
+
+    def _refuse(
+        self, ledger: Ledger, item: exchange.Submission, refused: tuple[str, dict[str, object]]
+    ) -> None:
+        """Tell the student why a submission is not graded, then record it as failed (the
+        instructor's note in English)."""
+        key, values = refused
+        problem = NOTICES["en"][f"reason-{key}"].format(**values)
+        log.error("%s: refused: %s", item.name, problem)
+        reason = self._reason(item.assignment, key, **values)
+        self.tell_and_record(ledger, item, "failed", problem, says={"reason": reason})
 
     def refusal(self, item: exchange.Submission) -> tuple[str, dict[str, object]] | None:
         """Why a submission cannot be graded (a reason of ``NOTICES`` and its values), or None.
@@ -301,11 +308,7 @@ class GradingService:
             item = self._submission(entry)
             refused = self.refusal(item) or self._collect(item)
             if refused is not None:
-                key, values = refused
-                problem = NOTICES["en"][f"reason-{key}"].format(**values)
-                log.error("%s: refused: %s", entry.name, problem)
-                reason = self._reason(assignment, key, **values)
-                self.tell_and_record(ledger, entry, "failed", problem, says={"reason": reason})
+                self._refuse(ledger, item, refused)
                 continue
             ledger.set_state(entry.name, "grading")
             by_student[entry.student] = entry

@@ -83,6 +83,18 @@ def _settings(root: Path, folder: Path, exchange_root: Path) -> HubSettings:
     )
 
 
+def _service(
+    root: Path, tmp_path: Path, policy: FeedbackPolicy | None = None, **overrides: object
+) -> GradingService:
+    """The grading service of the course at ``root``, its exchange in ``tmp_path/exchange``,
+    toy labels, the tests' time budgets (``overrides``: grading options)."""
+    settings = _settings(root, tmp_path, tmp_path / "exchange")
+    policy = policy or FeedbackPolicy()
+    return GradingService(
+        settings, load_course(root), policy, options(**overrides), None, toy_labels
+    )
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the service runs as root (it hands files out)")
 def test_the_released_assignments_share_one_session_and_are_graded(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, root: Path
@@ -96,9 +108,8 @@ def test_the_released_assignments_share_one_session_and_are_graded(
         (course_folder / "outbound" / assignment).mkdir(parents=True)
     for assignment in ASSIGNMENTS:
         _hand_in(root, course_folder / "inbound", assignment, "2026-12-05 10:00:00.000000 UTC")
-    settings = _settings(root, tmp_path, exchange_root)
     course = load_course(root)
-    service = GradingService(settings, course, FeedbackPolicy(), options(), None, toy_labels)
+    service = _service(root, tmp_path)
     with caplog.at_level(logging.INFO), service, Ledger(tmp_path / "ledger.sqlite") as ledger:
         service.warm_up()
         assert service.session("demo") is service.session("twin")
@@ -123,16 +134,13 @@ def test_a_session_that_fails_to_start_is_opened_again_at_first_use(
     exchange_root = tmp_path / "exchange"
     outbound = exchange.course_folder(exchange_root, "demo") / "outbound"
     (outbound / "demo").mkdir(parents=True)
-    settings = _settings(root, tmp_path, exchange_root)
     failed = []
 
     def broken_ready(session: GradingSession) -> bool:
         failed.append(session)
         raise OSError("the zygote's socket went away")
 
-    service = GradingService(
-        settings, load_course(root), FeedbackPolicy(), options(warm=False), None, toy_labels
-    )
+    service = _service(root, tmp_path, warm=False)
     with service:
         with monkeypatch.context() as patch:
             patch.setattr(GradingSession, "ready", broken_ready)
@@ -166,10 +174,7 @@ def test_the_student_is_told_before_the_ledger_says_so(tmp_path: Path, root: Pat
         return inbound.parent / "feedback" / f"{digest}.html"
 
     told: dict[str, tuple[str, bool]] = {}
-    settings = _settings(root, tmp_path, exchange_root)
-    service = GradingService(
-        settings, load_course(root), FeedbackPolicy(per_hour=1), options(), None, toy_labels
-    )
+    service = _service(root, tmp_path, FeedbackPolicy(per_hour=1))
     with service, Ledger(tmp_path / "ledger.sqlite") as ledger:
         ledger.add("earlier", STUDENT, "demo", "2026-12-05 09:00:00.000000 UTC")
         ledger.set_state("earlier", "released", graded_at=time.time())  # the hour's one
@@ -203,10 +208,7 @@ def test_a_hebrew_student_is_told_why_in_hebrew(tmp_path: Path, root: Path) -> N
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)
     folder = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
     os.chown(folder, 0, 0)  # handed in from another account than its student's
-    settings = _settings(root, tmp_path, exchange_root)
-    service = GradingService(
-        settings, load_course(root), FeedbackPolicy(), options(), None, toy_labels
-    )
+    service = _service(root, tmp_path)
     with service, Ledger(tmp_path / "ledger.sqlite") as ledger:
         service.receive(ledger)
         (entry,) = ledger.in_state("failed")
@@ -259,24 +261,17 @@ def test_links_devices_and_pipes_are_refused_and_nothing_is_copied(
     os.lchown(linked, user.pw_uid, user.pw_gid)
     cases["a linked submission folder"] = (linked, linked.name)
 
-    service = GradingService(
-        _settings(root, tmp_path, exchange_root),
-        load_course(root),
-        FeedbackPolicy(),
-        options(),
-        None,
-        toy_labels,
-    )
+    service = _service(root, tmp_path)
     submitted = root / "submitted" / STUDENT / "demo"
     for case, (folder, name) in cases.items():
-        parts = folder.name.split("+")
-        item = exchange.Submission(parts[0], parts[1], parts[2], folder)
+        item = exchange.Submission.in_folder(folder)
+        assert item is not None
         assert service.refusal(item) is None, case  # its own folder, a released assignment
         assert service._collect(item) == ("not-a-file", {"name": name}), case
         assert not submitted.exists(), case
         assert not list(submitted.parent.glob(".*collecting")), case
-    parts = real.name.split("+")
-    assert service._collect(exchange.Submission(parts[0], parts[1], parts[2], real)) is None
+    item = exchange.Submission.in_folder(real)
+    assert item is not None and service._collect(item) is None
     copied = sorted(p.name for p in submitted.iterdir())
     assert copied == sorted(p.name for p in real.iterdir()), copied
     assert (submitted / "demo.ipynb").read_bytes() == (real / "demo.ipynb").read_bytes()
@@ -303,14 +298,7 @@ def test_what_cannot_be_trusted_is_refused_whatever_the_ledger_says(
     garbled.mkdir()
     (garbled / exchange.TIMESTAMP).write_text("2026-12-05 10:00:03.000000 UTC", encoding="utf-8")
     (garbled / exchange.SECRET).write_bytes(b"\xff\xfe not a secret")
-    service = GradingService(
-        _settings(root, tmp_path, exchange_root),
-        load_course(root),
-        FeedbackPolicy(),
-        options(),
-        None,
-        toy_labels,
-    )
+    service = _service(root, tmp_path)
     with caplog.at_level(logging.INFO), service, Ledger(tmp_path / "ledger.sqlite") as ledger:
         ledger.add(crashed.name, STUDENT, "demo", "2026-12-05 10:00:01.000000 UTC")
         service.step(ledger)
@@ -339,14 +327,7 @@ def test_after_a_restart_an_older_failure_does_not_replace_a_later_grade(
     older = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC", "secret1")
     newer = _hand_in(root, inbound, "demo", "2026-12-05 10:00:02.000000 UTC", "secret2")
     alone = _hand_in(root, inbound, "twin", "2026-12-05 10:00:03.000000 UTC", "secret3")
-    service = GradingService(
-        _settings(root, tmp_path, exchange_root),
-        load_course(root),
-        FeedbackPolicy(),
-        options(),
-        None,
-        toy_labels,
-    )
+    service = _service(root, tmp_path)
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         for folder, state, note in (
             (older, "failed", f"{GRADER_ERROR}: the zygote went away"),
@@ -391,14 +372,7 @@ def test_a_session_that_fails_is_closed_for_every_assignment_it_served(
     inbound = exchange.course_folder(exchange_root, "demo") / "inbound"
     (inbound.parent / "outbound" / "demo").mkdir(parents=True)
     folder = _hand_in(root, inbound, "demo", "2026-12-05 10:00:01.000000 UTC")
-    service = GradingService(
-        _settings(root, tmp_path, exchange_root),
-        load_course(root),
-        FeedbackPolicy(),
-        options(),
-        None,
-        toy_labels,
-    )
+    service = _service(root, tmp_path)
     broken = _BrokenSession()
     service._sessions = {"demo": broken, "twin": broken}  # type: ignore[dict-item]
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
@@ -423,14 +397,7 @@ def test_an_extension_moves_the_students_own_due_date(tmp_path: Path, root: Path
             gradebook.update_or_create_student(student)
         gradebook.add_submission("demo", STUDENT)
         gradebook.grant_extension("demo", STUDENT, hours=2)
-    service = GradingService(
-        _settings(root, tmp_path, tmp_path / "exchange"),
-        course,
-        FeedbackPolicy(),
-        options(),
-        None,
-        toy_labels,
-    )
+    service = _service(root, tmp_path)
     stamp = (now - dt.timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S.%f UTC")
     for student, rule, late in ((STUDENT, (True, True), False), ("other", (True, False), True)):
         assert service._release_rule("demo", student) == rule, student
@@ -455,9 +422,7 @@ def test_at_the_due_date_a_submission_graded_over_is_told_so(tmp_path: Path, roo
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     with Gradebook(course.db_url) as gradebook:
         gradebook.update_or_create_assignment("demo", duedate=now - dt.timedelta(hours=1))
-    service = GradingService(
-        _settings(root, tmp_path, exchange_root), course, FeedbackPolicy(), options(), None
-    )
+    service = _service(root, tmp_path)
     told = []
     with Ledger(tmp_path / "ledger.sqlite") as ledger:
         ledger.add(folder.name, STUDENT, "demo", "2026-12-05 10:00:01.000000 UTC")
